@@ -1,0 +1,276 @@
+#!/usr/bin/env bash
+# skyless node agent. Contract: agent/PROTOCOL.md. Needs only bash (>= 4.2), curl, tar, gzip and
+# coreutils, which every cloud image has. It travels in EC2 user data (<= 16 KB with its bootstrap),
+# so it stays small. Runs once per node: register, fetch files, setup, barrier, run, report.
+set -o pipefail
+
+API=${SKYLESS_API_URL:?SKYLESS_API_URL is not set}
+TOKEN=${SKYLESS_AGENT_TOKEN:?SKYLESS_AGENT_TOKEN is not set}
+CLOUD=${SKYLESS_CLOUD:-local}
+WORK=${SKYLESS_WORK_DIR:-$HOME/skyless}
+PATIENCE=${SKYLESS_API_PATIENCE_SECONDS:-600}
+GRACE=${SKYLESS_KILL_GRACE_SECONDS:-5}
+POLL=${SKYLESS_INTERRUPTION_POLL_SECONDS:-5}
+HB=${SKYLESS_HEARTBEAT_SECONDS:-10}
+CHUNK=1048576
+ST=$WORK/.agent    # the agent's own state; the user's files live beside it, never in it
+LOG=$ST/output.log # combined setup+run output, shipped by byte offset
+CT='Content-Type: application/json'
+UPID=              # process group (= session) of the running user command, main process only
+
+say() { printf '%s skyless-agent[%s]: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$BASHPID" "$*" >&2; }
+note() { say "$*"; printf 'skyless: %s\n' "$*" >>"$LOG"; } # also tell the user, in the job's log
+jstr() { local s=${1//\\/\\\\}; s=${s//\"/\\\"}; printf '%s' "$s" | tr -d '\000-\037'; }
+# Value of a flat field of the JSON reply in BODY (heartbeat and exit replies have only flat fields).
+jfield() { sed -n 's/.*"'"$1"'"[[:space:]]*:[[:space:]]*"\{0,1\}\([A-Za-z0-9_.-]*\).*/\1/p' <<<"$BODY" | head -n 1; }
+# Value of a `key value` line of the text reply in BODY.
+tfield() { local k v; while read -r k v; do [ "$k" = "$1" ] && { echo "$v"; return; }; done <<<"$BODY"; }
+# Decodes base64 keeping trailing newlines (command substitution would strip them).
+unb64() { B64=$(printf '%s' "$1" | base64 -d; echo x); B64=${B64%x}; }
+# Interruptible sleep: a background helper's TERM trap can end it at once.
+nap() { sleep "$1" & NAP=$!; wait $NAP; }
+nap_ms() { local ms=$1; [[ $ms =~ ^[0-9]+$ ]] || ms=1000; nap "$((ms / 1000)).$(printf %03d $((ms % 1000)))"; }
+
+# api METHOD PATH [curl args]: sets BODY; 0 on 2xx, 1 on a 4xx other than 410. 5xx, 408, 429 and
+# connection failures are retried with back-off for up to PATIENCE seconds, then the node gives up.
+# 410 means the attempt has ended.
+api() {
+  local m=$1 p=$2 t0 d=1 out code
+  shift 2
+  t0=$(date +%s)
+  while :; do
+    out=$(curl -sS -X "$m" -H "Authorization: Bearer $TOKEN" --connect-timeout 5 --max-time 60 \
+      -w '\n%{http_code}' "$@" "$API$p") || out=$'\n000'
+    code=${out##*$'\n'} BODY=${out%$'\n'*}
+    case $code in
+      2??) return 0 ;;
+      410) abort gone ;;
+      5??|000|408|429) ;;
+      *) say "$m $p: HTTP $code ${BODY:0:300}"; return 1 ;;
+    esac
+    (($(date +%s) - t0 >= PATIENCE)) && abort "API unreachable for ${PATIENCE}s"
+    nap $d
+    d=$((d * 2 > 5 ? 5 : d * 2))
+  done
+}
+
+# group_alive PGID: true while a process of the group runs. Zombies do not count: where init does not
+# reap orphans they would otherwise stay "alive" forever.
+group_alive() {
+  kill -0 -- "-$1" 2>/dev/null || return 1
+  [ -r /proc/self/stat ] || return 0
+  local f s
+  for f in /proc/[0-9]*/stat; do
+    read -r s <"$f" 2>/dev/null || continue
+    set -- "$1" ${s##*) } # -> pgid state ppid pgrp ...
+    [ "$4" = "$1" ] && [ "$2" != Z ] && return 0
+  done
+  return 1
+}
+# The user's command runs in its own session, so one group signal reaches everything it started.
+user_group() { echo "${UPID:-$(cat "$ST/user.pgid" 2>/dev/null)}"; }
+stop_user() {
+  local g i=0
+  g=$(user_group)
+  [ -n "$g" ] || return 0
+  kill -TERM -- "-$g" 2>/dev/null
+  while group_alive "$g" && ((i++ < GRACE * 5)); do sleep 0.2; done
+  kill -KILL -- "-$g" 2>/dev/null
+  rm -f "$ST/user.pgid"
+}
+
+# abort REASON: stop this node. A background helper kills the user's work at once and signals the
+# main process, which does the rest (grace period, final logs) and exits.
+abort() {
+  printf '%s\n' "$1" >"$ST/abort"
+  if [ "$BASHPID" != "$$" ]; then
+    local g; g=$(user_group); [ -n "$g" ] && kill -TERM -- "-$g" 2>/dev/null
+    kill -USR1 $$
+    exit 0
+  fi
+  finish
+}
+finish() {
+  trap '' USR1 TERM INT
+  local why; why=$(cat "$ST/abort" 2>/dev/null)
+  say "stopping: $why"
+  stop_user
+  [ "$why" = cancel ] && flush # CANCEL: the user still gets what the commands printed
+  stop_helpers
+  case $why in cancel|gone) exit 0 ;; *) exit 1 ;; esac
+}
+trap finish USR1
+trap 'echo "signal" >"$ST/abort"; finish' TERM INT
+
+stop_helpers() { kill $HB_PID $SHIP_PID $WATCH_PID 2>/dev/null; }
+helper() { trap 'kill $NAP 2>/dev/null; exit 0' TERM; "$@"; }
+
+beat() {
+  while :; do
+    if api POST /agent/heartbeat -H "$CT" -d "{\"phase\":\"$(cat "$ST/phase")\"}" &&
+      [ "$(jfield action)" = CANCEL ]; then abort cancel; fi
+    nap "$HB"
+  done
+}
+
+# Ships the log in order, each chunk once per offset (a retry after an unknown outcome resends the
+# same bytes at the same offset, which the API stores idempotently). log.offset = bytes shipped.
+ship() {
+  local off size n
+  off=$(cat "$ST/log.offset")
+  while :; do
+    size=$(wc -c <"$LOG")
+    if ((off < size)); then
+      n=$((size - off > CHUNK ? CHUNK : size - off))
+      tail -c +$((off + 1)) "$LOG" | head -c "$n" >"$ST/chunk"
+      api POST "/agent/logs?offset=$off" -H 'Content-Type: application/octet-stream' \
+        --data-binary @"$ST/chunk" || say "log chunk at $off refused; skipped"
+      off=$((off + n))
+      echo "$off" >"$ST/log.offset"
+    else
+      nap 0.5
+    fi
+  done
+}
+# Waits until every byte logged so far is shipped (exit codes are reported only after their logs).
+flush() {
+  local want o
+  want=$(wc -c <"$LOG")
+  while o=$(cat "$ST/log.offset"); ((${o:-0} < want)) && kill -0 "$SHIP_PID" 2>/dev/null; do sleep 0.1; done
+}
+
+MD=${SKYLESS_METADATA_URL:-}
+imds() { # AWS IMDSv2
+  local t
+  t=$(curl -sf -m 2 -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 300' "${MD:-http://169.254.169.254}/latest/api/token") &&
+    curl -sf -m 2 -H "X-aws-ec2-metadata-token: $t" "${MD:-http://169.254.169.254}/latest/$1"
+}
+gce() { curl -sf -m 2 -H 'Metadata-Flavor: Google' "${MD:-http://metadata.google.internal}/computeMetadata/v1/$1"; }
+
+watch() { # the cloud's interruption notice, reported once
+  local r
+  while :; do
+    if [ "$CLOUD" = aws ]; then r=$(imds meta-data/spot/instance-action); else
+      r=$(gce instance/preempted); [ "$r" = TRUE ] || r=; fi
+    if [ -n "$r" ]; then
+      say "interruption notice: $r"
+      api POST /agent/interrupted -H "$CT" -d "{\"reason\":\"$(jstr "$CLOUD interruption notice: $r")\"}"
+      return
+    fi
+    nap "$POLL"
+  done
+}
+
+node_ip() {
+  local ip=${SKYLESS_NODE_IP:-}
+  [ -n "$ip" ] || case $CLOUD in
+    aws) ip=$(imds meta-data/local-ipv4) ;;
+    gcp) ip=$(gce instance/network-interfaces/0/ip) ;;
+  esac
+  [ -n "$ip" ] || { set -- $(hostname -I 2>/dev/null); ip=${1:-127.0.0.1}; }
+  jstr "$ip"
+}
+
+dest_path() { case $1 in '~') echo "$HOME" ;; '~/'*) echo "$HOME/${1#'~/'}" ;; /*) echo "$1" ;; *) echo "$WORK/$1" ;; esac; }
+untar() { # URL DIR; presigned URL: no Authorization header (S3 would refuse two kinds of auth)
+  mkdir -p "$2" && curl -fsSL --retry 5 --retry-connrefused --connect-timeout 10 "$1" | tar -xzf - -C "$2"
+}
+cloud_copy() { # URI DEST with the cloud's CLI: a prefix is copied as a directory, an object as a file
+  local u=$1 d=$2
+  case $u in
+    s3://*) if aws s3 ls "${u%/}/" >/dev/null 2>&1; then aws s3 cp --recursive --only-show-errors "${u%/}/" "$d"
+            else mkdir -p "$(dirname "$d")" && aws s3 cp --only-show-errors "$u" "$d"; fi ;;
+    gs://*) if gsutil -q ls "${u%/}/" >/dev/null 2>&1; then mkdir -p "$d" && gsutil -m -q rsync -r "${u%/}/" "$d"
+            else mkdir -p "$(dirname "$d")" && gsutil -q cp "$u" "$d"; fi ;;
+    *) echo "unsupported URI $u"; return 1 ;;
+  esac
+}
+files() { # workdir and file mounts; output goes to the log
+  local kind dest src
+  if [ -n "$WORKDIR_URL" ]; then untar "$WORKDIR_URL" "$WORK/workdir" || { note "could not fetch the workdir"; return 1; }; fi
+  for m in "${MOUNTS[@]}"; do
+    read -r dest kind src <<<"$m"
+    unb64 "$dest"; dest=$(dest_path "$B64"); unb64 "$src"; src=$B64
+    if [ "$kind" = url ]; then untar "$src" "$(dirname "$dest")"; else cloud_copy "$src" "$dest"; fi >>"$LOG" 2>&1 ||
+      { note "could not fetch file mount $dest"; return 1; }
+  done
+}
+
+# user PHASE: runs the phase's script as the user's command; RC = its exit code.
+user() {
+  (
+    unset SKYLESS_AGENT_TOKEN
+    i=0
+    while [ $i -lt ${#EN[@]} ]; do export "${EN[i]}=${EV[i]}"; i=$((i + 1)); done
+    [ "$1" = setup ] && export SKYPILOT_SETUP_NODE_RANK=$RANK
+    cd "$CWD" && exec setsid bash "$ST/$1.sh"
+  ) </dev/null >>"$LOG" 2>&1 &
+  UPID=$!
+  echo "$UPID" >"$ST/user.pgid"
+  wait "$UPID"
+  RC=$?
+  UPID=
+  rm -f "$ST/user.pgid"
+}
+report() { # PHASE CODE -> ACTION
+  flush
+  api POST /agent/exit -H "$CT" -d "{\"phase\":\"$1\",\"exitCode\":$2}" || abort "exit report refused"
+  ACTION=$(jfield action)
+  say "$1 exit $2 -> $ACTION"
+}
+
+mkdir -p "$ST" || exit 1
+rm -f "$ST/abort"
+: >>"$LOG"
+[ -s "$ST/log.offset" ] || echo 0 >"$ST/log.offset"
+echo WAIT >"$ST/phase"
+
+IP=$(node_ip)
+say "registering at $API as $IP"
+while :; do
+  api POST '/agent/register?format=text' -H "$CT" -d "{\"ip\":\"$IP\"}" || abort "registration refused"
+  [ "$(tfield state)" = READY ] && break
+  nap_ms "$(tfield retryAfterMs)"
+done
+
+EN=() EV=() MOUNTS=() WORKDIR_URL= RANK=0 HAS_SETUP= HAS_RUN=
+while read -r k a b c; do
+  case $k in
+    rank) RANK=$a ;;
+    heartbeatSeconds) [[ $a =~ ^[0-9]+$ ]] && HB=$a ;;
+    logChunkBytes) [[ $a =~ ^[0-9]+$ ]] && CHUNK=$a ;;
+    env) if [[ $a =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]]; then unb64 "$b"; EN+=("$a"); EV+=("$B64")
+         else say "skipping env variable with an invalid name: $a"; fi ;;
+    setup) unb64 "$a"; printf '%s' "$B64" >"$ST/setup.sh"; HAS_SETUP=1 ;;
+    run) unb64 "$a"; printf '%s' "$B64" >"$ST/run.sh"; HAS_RUN=1 ;;
+    workdir) unb64 "$a"; WORKDIR_URL=$B64 ;;
+    mount) MOUNTS+=("$a $b $c") ;;
+  esac
+done <<<"$BODY"
+CWD=$WORK
+[ -n "$WORKDIR_URL" ] && CWD=$WORK/workdir
+say "READY: rank $RANK, ${#EN[@]} env variables, ${#MOUNTS[@]} file mounts"
+
+echo SETUP >"$ST/phase"
+helper beat & HB_PID=$!
+helper ship & SHIP_PID=$!
+case $CLOUD in aws|gcp) helper watch & WATCH_PID=$! ;; esac
+
+RC=0
+if ! files; then RC=97
+elif [ -n "$HAS_SETUP" ]; then user setup; fi
+report SETUP $RC
+while [ "$ACTION" = WAIT ]; do
+  echo WAIT >"$ST/phase"
+  nap_ms "$(jfield retryAfterMs)"
+  report SETUP 0
+done
+if [ $RC = 0 ] && [ "$ACTION" = RUN ]; then
+  echo RUN >"$ST/phase"
+  RC=0
+  [ -n "$HAS_RUN" ] && user run
+  report RUN $RC
+fi
+stop_helpers
+say "done"
+exit 0

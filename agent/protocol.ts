@@ -1,0 +1,176 @@
+// Types and encoders of the agent <-> API protocol (agent/PROTOCOL.md). The real API and the test
+// double both build their replies with these, so the agent sees the same bytes from either.
+
+import { fileURLToPath } from 'node:url';
+import { ValidationError } from '../core/errors.ts';
+
+/** Path of the agent script on the control plane's disk (the local provider runs it directly). */
+export const AGENT_SCRIPT_PATH: string = fileURLToPath(new URL('./agent.sh', import.meta.url));
+
+/** SETUP exit code the agent reports when the workdir or a file mount could not be fetched. */
+export const FILES_FAILED_EXIT_CODE = 97;
+
+export type AgentPhase = 'SETUP' | 'RUN' | 'WAIT';
+
+/** Workdir/file-mount archives are GETs of gzipped tars; `uri` mounts are copied by the cloud CLI. */
+export type AgentFileMount = { dest: string; url: string } | { dest: string; uri: string };
+
+export interface RegisterWaitReply {
+  state: 'WAIT';
+  retryAfterMs: number;
+}
+
+export interface RegisterReadyReply {
+  state: 'READY';
+  rank: number;
+  numNodes: number;
+  /** Rank order. */
+  nodeIps: string[];
+  /** SPEC §6 variables, the task's envs and secrets. */
+  env: Record<string, string>;
+  setup?: string;
+  run?: string;
+  workdir?: { url: string };
+  fileMounts: AgentFileMount[];
+  heartbeatSeconds: number;
+  logChunkBytes: number;
+}
+
+export type RegisterReply = RegisterWaitReply | RegisterReadyReply;
+
+export interface RegisterRequest {
+  ip: string;
+}
+
+export interface HeartbeatRequest {
+  phase: AgentPhase;
+}
+
+export interface HeartbeatReply {
+  action: 'CONTINUE' | 'CANCEL';
+}
+
+export interface ExitRequest {
+  phase: 'SETUP' | 'RUN';
+  exitCode: number;
+}
+
+export interface ExitReply {
+  action: 'RUN' | 'WAIT' | 'STOP';
+  /** With WAIT: when to ask again. */
+  retryAfterMs?: number;
+}
+
+export interface LogsReply {
+  /** offset + length of the body just stored. */
+  nextOffset: number;
+}
+
+export interface InterruptedRequest {
+  reason: string;
+}
+
+/** Names the agent can export: a shell variable name. */
+export const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+const b64 = (text: string): string => Buffer.from(text, 'utf8').toString('base64');
+const unb64 = (text: string): string => Buffer.from(text, 'base64').toString('utf8');
+
+/**
+ * The `?format=text` form of a register reply: one `key value…` line per fact, every free-form
+ * value base64-encoded (no line wrapping), so that a shell can read it with `read` and `base64 -d`.
+ */
+export function encodeRegisterReplyText(reply: RegisterReply): string {
+  if (reply.state === 'WAIT') return `state WAIT\nretryAfterMs ${integer(reply.retryAfterMs, 'retryAfterMs')}\n`;
+  const lines = [
+    'state READY',
+    `rank ${integer(reply.rank, 'rank')}`,
+    `numNodes ${integer(reply.numNodes, 'numNodes')}`,
+    `heartbeatSeconds ${integer(reply.heartbeatSeconds, 'heartbeatSeconds')}`,
+    `logChunkBytes ${integer(reply.logChunkBytes, 'logChunkBytes')}`,
+  ];
+  for (const ip of reply.nodeIps) lines.push(`nodeIp ${b64(ip)}`);
+  for (const [name, value] of Object.entries(reply.env)) {
+    if (!ENV_NAME_PATTERN.test(name)) {
+      throw new ValidationError(`register reply: env variable name ${JSON.stringify(name)} is not a shell variable name`);
+    }
+    lines.push(`env ${name} ${b64(value)}`);
+  }
+  if (reply.setup !== undefined) lines.push(`setup ${b64(reply.setup)}`);
+  if (reply.run !== undefined) lines.push(`run ${b64(reply.run)}`);
+  if (reply.workdir) lines.push(`workdir ${b64(reply.workdir.url)}`);
+  for (const mount of reply.fileMounts) {
+    if ('url' in mount) lines.push(`mount ${b64(mount.dest)} url ${b64(mount.url)}`);
+    else lines.push(`mount ${b64(mount.dest)} uri ${b64(mount.uri)}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+/** Inverse of encodeRegisterReplyText (for tests and tools); throws ValidationError naming the bad line. */
+export function decodeRegisterReplyText(text: string): RegisterReply {
+  const fields = new Map<string, string>();
+  const env: Record<string, string> = {};
+  const nodeIps: string[] = [];
+  const fileMounts: AgentFileMount[] = [];
+  let setup: string | undefined;
+  let run: string | undefined;
+  let workdir: { url: string } | undefined;
+  text.split('\n').forEach((line, index) => {
+    if (line === '') return;
+    const [key, a, b, c] = line.split(' ');
+    const where = `register reply line ${index + 1}`;
+    switch (key) {
+      case 'env':
+        env[a] = unb64(b ?? '');
+        break;
+      case 'nodeIp':
+        nodeIps.push(unb64(a));
+        break;
+      case 'setup':
+        setup = unb64(a ?? '');
+        break;
+      case 'run':
+        run = unb64(a ?? '');
+        break;
+      case 'workdir':
+        workdir = { url: unb64(a) };
+        break;
+      case 'mount':
+        if (b === 'url') fileMounts.push({ dest: unb64(a), url: unb64(c) });
+        else if (b === 'uri') fileMounts.push({ dest: unb64(a), uri: unb64(c) });
+        else throw new ValidationError(`${where}: mount kind must be url or uri, got ${JSON.stringify(b)}`);
+        break;
+      default:
+        if (a === undefined) throw new ValidationError(`${where}: ${JSON.stringify(line)} has no value`);
+        fields.set(key, a);
+    }
+  });
+  const num = (name: string): number => {
+    const value = Number(fields.get(name));
+    if (!Number.isInteger(value)) throw new ValidationError(`register reply: ${name} is missing or not an integer`);
+    return value;
+  };
+  const state = fields.get('state');
+  if (state === 'WAIT') return { state, retryAfterMs: num('retryAfterMs') };
+  if (state !== 'READY') throw new ValidationError(`register reply: state must be WAIT or READY, got ${JSON.stringify(state)}`);
+  return {
+    state,
+    rank: num('rank'),
+    numNodes: num('numNodes'),
+    nodeIps,
+    env,
+    ...(setup !== undefined ? { setup } : {}),
+    ...(run !== undefined ? { run } : {}),
+    ...(workdir ? { workdir } : {}),
+    fileMounts,
+    heartbeatSeconds: num('heartbeatSeconds'),
+    logChunkBytes: num('logChunkBytes'),
+  };
+}
+
+function integer(value: number, name: string): number {
+  if (!Number.isInteger(value) || value < 0) {
+    throw new ValidationError(`register reply: ${name} must be a non-negative integer, got ${value}`);
+  }
+  return value;
+}
