@@ -1,0 +1,57 @@
+// What every use case is given. Handlers build this once per process (lambdas: from the environment;
+// local mode: from the embedded control plane) and pass it in; use cases never read the clock, the
+// environment or the network except through these.
+
+import type { JobStore, Workflows, ObjectStore, EventBus, ComputeProvider, Clock, Ids, Rng } from '../ports.ts';
+import type { Cloud } from '../spec/types.ts';
+import type { AgentTokens } from './agent-token.ts';
+import type { BackoffOptions } from '../recovery/backoff.ts';
+
+export interface Settings {
+  /** Deployment name, also the `skyless:deployment` tag. */
+  deployment: string;
+  /** The API base URL as nodes see it (agent bootstrap). */
+  apiUrl: string;
+  /** How often an agent heartbeats. */
+  heartbeatSeconds: number;
+  /** No heartbeat from every node for this long → the attempt is lost. */
+  heartbeatTimeoutSeconds: number;
+  /** Every node must register within this long after launch, or the attempt is lost. */
+  registerTimeoutSeconds: number;
+  /** Launch back-off when every candidate is blocked (SPEC §3: 60 s, ×1.6, ≤ 300 s, ±40%). */
+  backoff: BackoffOptions;
+  /** Pause between checks that a torn-down attempt's instances are gone. */
+  teardownPollSeconds: number;
+  maxLaunching: number;
+  maxRunning: number;
+  /** Advance cycles before the workflow continues as a new execution (history stays far below 25k events). */
+  cyclesPerExecution: number;
+  /** Candidates tried per Launch invocation before handing back to the workflow (bounded work). */
+  candidatesPerLaunchStep: number;
+  logChunkBytes: number;
+  allowedClouds: Cloud[];
+  /** Deployment-wide default of job_recovery.max_launch_attempts (undefined = forever). */
+  maxLaunchAttempts?: number;
+}
+
+export interface Deps {
+  store: JobStore;
+  workflows: Workflows;
+  objects: ObjectStore;
+  bus: EventBus;
+  providers: Partial<Record<string, ComputeProvider>>;
+  clock: Clock;
+  ids: Ids;
+  rng: Rng;
+  settings: Settings;
+  agentTokens: AgentTokens;
+  /** Asks the scheduler to run a tick soon (async invoke on AWS, a debounced call locally). */
+  wakeScheduler(): Promise<void>;
+  log?: (msg: string, fields?: Record<string, unknown>) => void;
+}
+
+export function providerFor(deps: Deps, cloud: string): ComputeProvider {
+  const p = deps.providers[cloud];
+  if (!p) throw new Error(`no compute provider configured for cloud '${cloud}'`);
+  return p;
+}
