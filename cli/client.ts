@@ -104,10 +104,10 @@ export async function ensureLocalControlPlane(timeoutMs = 60_000): Promise<strin
   throw new ConnectionError(`the local control plane did not start within ${timeoutMs / 1000} s; see ${join(home, 'local', 'server.log')}`);
 }
 
-export async function connect(): Promise<Client> {
+export async function connect(env: Readonly<Record<string, string | undefined>> = process.env): Promise<Client> {
   const cfg = readConfig();
-  const endpoint = process.env.SKYLESS_ENDPOINT || cfg.endpoint;
-  if (endpoint) return httpClient(endpoint.replace(/\/+$/, ''), false, cfg.region ?? process.env.AWS_REGION);
+  const endpoint = env.SKYLESS_ENDPOINT || cfg.endpoint;
+  if (endpoint) return httpClient(endpoint.replace(/\/+$/, ''), false, cfg.region ?? env.AWS_REGION);
   return httpClient(await ensureLocalControlPlane(), true);
 }
 

@@ -227,7 +227,7 @@ export function usefulCommands(jobId: number): string {
 async function submit(s: Submission, io: CliIo): Promise<number> {
   const { spec, options } = s;
   try {
-    const client = await connect();
+    const client = await connect(io.env);
     if (!options.yes) {
       if (!io.interactive) {
         io.stderr('skyless jobs launch: stdin is not a terminal, so there is no one to confirm; pass -y to launch without asking\n');

@@ -169,7 +169,9 @@ export async function runLogs(opts: LogsOptions, io: CliIo, client?: Client): Pr
     if (opts.syncDown !== undefined) return await syncDown(c, job, io, opts.syncDown, task);
     const status = await followLogs(c, job, io, { task, follow: opts.follow, tail: opts.tail, pollMs: opts.pollMs });
     if (!isTerminal(status)) return EXIT_CODES.NOT_FINISHED;
-    if (opts.follow) io.stdout(`Managed job finished: ${job.jobId} (status: ${status}).\n`);
+    // With a TASK, following ends when that task ends (later tasks may still run), and the status
+    // and exit code are the task's, as in `sky jobs logs ID TASK`.
+    if (opts.follow) io.stdout(task === undefined ? `Managed job finished: ${job.jobId} (status: ${status}).\n` : `Task ${task} (${job.tasks[task].name}) of managed job ${job.jobId} finished (status: ${status}).\n`);
     return exitCodeFor(status);
   } catch (err) {
     if (err instanceof RangeError) {

@@ -61,13 +61,17 @@ export function queueRows(jobs: JobView[], now: number): string[][] {
       ]);
       continue;
     }
+    // SkyPilot's format_job_table: the aggregate row shows the status of the first task that has not
+    // SUCCEEDED and, while the job is not finished, which task that is; task rows carry ` ↳` in the
+    // ID column and their index in the TASK column.
     const d = jobDurations(job, now);
-    const inProgress = !isTerminal(job.status) && job.status !== 'PENDING' ? ` (task: ${job.currentTask})` : '';
+    const open = job.tasks.find((t) => t.status !== 'SUCCEEDED');
+    const inProgress = open && !isTerminal(job.status) ? ` (task: ${open.index})` : '';
     rows.push([
       String(job.jobId),
       '',
       job.name,
-      '',
+      '-',
       formatAgo(d.submittedAt, now),
       formatDuration(d.totalMs),
       formatDuration(d.jobMs),
@@ -80,9 +84,9 @@ export function queueRows(jobs: JobView[], now: number): string[][] {
       const td = taskDurations(t, now);
       const spec = job.spec.tasks[t.index];
       rows.push([
-        '',
+        ' ↳',
         String(t.index),
-        ` ↳ ${t.name}`,
+        t.name,
         spec ? formatRequested(spec) : '-',
         formatAgo(t.submittedAt, now),
         formatDuration(td.totalMs),

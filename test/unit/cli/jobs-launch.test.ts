@@ -182,10 +182,12 @@ describe('skyless jobs launch (in-process)', () => {
     expect(submit.code).toBe(2);
     expect(submit.stderr).toContain('envs.HF_TOKEN: no value given; pass --env HF_TOKEN=VALUE');
     expect(submit.stderr).toContain('secrets.API_KEY: no value given; pass --secret API_KEY=VALUE');
-    const supplied = await inProcess(['jobs', 'launch', '-y', '--env', 'HF_TOKEN', '--secret', 'API_KEY=k', fixture('needs-env.yaml')], { HF_TOKEN: 'hf' });
-    // Every value is known: the remaining obstacle is the missing control plane.
+    // Every value is known: validation passes and the CLI goes on to contact the API (a closed
+    // loopback port here, so the remaining obstacle is the connection).
+    const supplied = await inProcess(['jobs', 'launch', '-y', '--env', 'HF_TOKEN', '--secret', 'API_KEY=k', fixture('needs-env.yaml')], { HF_TOKEN: 'hf', SKYLESS_ENDPOINT: 'http://127.0.0.1:9' });
+    expect(supplied.stderr).not.toContain('no value given');
+    expect(supplied.stderr).toContain('cannot reach the skyless API at http://127.0.0.1:9');
     expect(supplied.code).toBe(1);
-    expect(supplied.stderr).toContain('launching requires the control plane');
   });
 
   it('--env-file is read relative to the working directory; a missing one is a usage error', async () => {
