@@ -107,12 +107,18 @@ export async function ensureLocalControlPlane(timeoutMs = 60_000): Promise<strin
 export async function connect(env: Readonly<Record<string, string | undefined>> = process.env): Promise<Client> {
   const cfg = readConfig();
   const endpoint = env.SKYLESS_ENDPOINT || cfg.endpoint;
-  if (endpoint) return httpClient(endpoint.replace(/\/+$/, ''), false, cfg.region ?? env.AWS_REGION);
+  if (endpoint) return httpClient(endpoint.replace(/\/+$/, ''), false, cfg.region ?? env.AWS_REGION, cfg.region !== undefined && endpoint === cfg.endpoint);
   return httpClient(await ensureLocalControlPlane(), true);
 }
 
-function httpClient(endpoint: string, local: boolean, region?: string): Client {
-  const sign = !local && !endpoint.startsWith('http://127.0.0.1') && !endpoint.startsWith('http://localhost');
+/**
+ * Requests are SigV4-signed unless they go to the local control plane: an endpoint on this machine
+ * (127.0.0.1/localhost) is taken for one unless a region was configured with it (`skyless config set
+ * endpoint URL --region R`), which says "an AWS API that verifies signatures" wherever it listens.
+ */
+function httpClient(endpoint: string, local: boolean, region?: string, regionConfigured = false): Client {
+  const loopback = endpoint.startsWith('http://127.0.0.1') || endpoint.startsWith('http://localhost');
+  const sign = !local && (regionConfigured || !loopback);
   return {
     endpoint,
     local,

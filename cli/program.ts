@@ -5,6 +5,8 @@ import { Command, CommanderError } from 'commander';
 import { EXIT, type CliIo } from './io.ts';
 import { jobsCommand } from './commands/jobs.ts';
 import { localCommand } from './commands/local.ts';
+import { configCommand } from './commands/config.ts';
+import { initCommand } from './commands/init.ts';
 
 export function createProgram(io: CliIo, setExitCode: (code: number) => void): Command {
   const program = new Command('skyless')
@@ -24,6 +26,10 @@ export function createProgram(io: CliIo, setExitCode: (code: number) => void): C
   configure(local);
   program.addCommand(jobs);
   program.addCommand(local);
+  for (const cmd of [configCommand(io, setExitCode), initCommand(io, setExitCode)]) {
+    configure(cmd);
+    program.addCommand(cmd);
+  }
   return program;
 }
 

@@ -11,6 +11,10 @@ import type { Deps } from './deps.ts';
 import { mutateJob } from './mutate.ts';
 import { recordOutcome, signalWait, markLost } from './workflow-steps.ts';
 import { taskEnvironment } from './task-env.ts';
+// The reply shapes are the agent protocol's (agent/PROTOCOL.md); type-only, no runtime dependency.
+import type { RegisterReply, RegisterReadyReply } from '../../agent/protocol.ts';
+
+export type { RegisterReply };
 
 /** The attempt is over (or never existed): the agent must stop. Mapped to HTTP 410. */
 export class AttemptGoneError extends Error {
@@ -48,22 +52,6 @@ function withNode(a: AttemptRecord, rank: number, patch: Partial<NodeRecord>): A
   return { ...a, nodes: a.nodes.map((n) => (n.rank === rank ? { ...n, ...patch } : n)) };
 }
 
-export type RegisterReply =
-  | { state: 'WAIT'; retryAfterMs: number }
-  | {
-      state: 'READY';
-      rank: number;
-      numNodes: number;
-      nodeIps: string[];
-      env: Record<string, string>;
-      setup?: string;
-      run?: string;
-      workdir?: { url: string };
-      fileMounts: ({ dest: string; url: string } | { dest: string; uri: string })[];
-      heartbeatSeconds: number;
-      logChunkBytes: number;
-    };
-
 export async function register(deps: Deps, c: AgentClaim, body: { ip?: string }): Promise<RegisterReply> {
   const now = deps.clock.now();
   let a = await mutateAttempt(deps, c, (x) => {
@@ -88,7 +76,7 @@ export async function register(deps: Deps, c: AgentClaim, body: { ip?: string })
   if (!job) throw new NotFoundError(`managed job ${c.job} not found`);
   const spec = job.spec.tasks[c.task];
   const nodeIps = a.nodes.map((n) => n.ip ?? '127.0.0.1');
-  const files = await fileUrls(deps, job, c.task);
+  const files = await fileUrls(deps, job, c.task, a.candidate.cloud);
   return {
     state: 'READY',
     rank: c.node,
@@ -111,15 +99,21 @@ export function mountKey(prefix: string, task: number, i: number): string {
   return `${prefix}task-${task}/mount-${i}.tar.gz`;
 }
 
-async function fileUrls(deps: Deps, job: JobRecord, task: number): Promise<Pick<Extract<RegisterReply, { state: 'READY' }>, 'workdir' | 'fileMounts'>> {
+async function fileUrls(deps: Deps, job: JobRecord, task: number, cloud: string): Promise<Pick<RegisterReadyReply, 'workdir' | 'fileMounts'>> {
   const spec = job.spec.tasks[task];
-  const out: Pick<Extract<RegisterReply, { state: 'READY' }>, 'workdir' | 'fileMounts'> = { fileMounts: [] };
+  const out: Pick<RegisterReadyReply, 'workdir' | 'fileMounts'> = { fileMounts: [] };
   const ttl = 6 * 3600;
   if (spec.workdir && job.filesPrefix) out.workdir = { url: await deps.objects.presignGet(workdirKey(job.filesPrefix, task), ttl) };
   for (const [i, m] of spec.fileMounts.entries()) {
     if (m.kind === 'upload' && job.filesPrefix) out.fileMounts.push({ dest: m.dest, url: await deps.objects.presignGet(mountKey(job.filesPrefix, task, i), ttl) });
     else if (m.kind === 'cloud') out.fileMounts.push({ dest: m.dest, uri: m.source });
     else if (m.kind === 'storage' && typeof m.source === 'string' && /^(s3|gs|r2):\/\//.test(m.source)) out.fileMounts.push({ dest: m.dest, uri: m.source });
+    else if (m.kind === 'storage' && m.name && m.source === undefined && cloud === 'local' && deps.settings.localBucketsDir) {
+      // Cloud `local`'s bucket is a directory of the machine (the spec parser keeps names to one path
+      // component): MOUNT links dest to it (writes are shared, as through an S3 mount), COPY copies it.
+      const dir = `${deps.settings.localBucketsDir.replace(/\/+$/, '')}/${m.name}`;
+      out.fileMounts.push(m.mode === 'COPY' ? { dest: m.dest, uri: `file://${dir}` } : { dest: m.dest, link: dir });
+    }
   }
   return out;
 }

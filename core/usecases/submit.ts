@@ -15,6 +15,7 @@ import { skypilotTaskId } from '../job/task-id.ts';
 import { candidatesFor, explainEmpty } from '../optimizer/index.ts';
 import { SpecError, ValidationError } from '../errors.ts';
 import type { Deps } from './deps.ts';
+import { publishStatusChanges } from './integration-events.ts';
 
 export interface SubmitRequest {
   /** YAML text of the task or pipeline. */
@@ -33,6 +34,12 @@ export interface SubmitRequest {
   pool?: string;
   /** Object-store prefix the caller uploaded the workdir/file mounts under. */
   filesPrefix?: string;
+  /**
+   * Job IDs reserved by the caller (one per job) instead of allocating new ones. Idempotent
+   * submitters (S3 uploads, bus events) reserve them and record them under an idempotency key, so
+   * that a repeated delivery creates the same job item, which the conditional write lets exist once.
+   */
+  jobIds?: number[];
 }
 
 export interface SubmitResult {
@@ -63,20 +70,7 @@ export function validateSubmission(deps: Deps, req: SubmitRequest): JobSpec {
 }
 
 function newJob(spec: JobSpec, jobId: number, req: SubmitRequest, now: number, rank: number, numJobs: number): { job: JobRecord; events: JobEvent[] } {
-  const tasks: TaskState[] = spec.tasks.map((t, index) => ({
-    index,
-    name: t.name,
-    status: 'PENDING',
-    taskId: skypilotTaskId(now, spec.name, jobId, index, t.name, spec.isPipeline),
-    submittedAt: now,
-    jobDurationMs: 0,
-    recoveryCount: 0,
-    restartCount: 0,
-    attempt: 0,
-    blockedRounds: 0,
-    blocked: [],
-    costUsd: 0,
-  }));
+  const tasks = spec.tasks.map((t, index) => newTaskState(index, t.name, skypilotTaskId(now, spec.name, jobId, index, t.name, spec.isPipeline), now));
   const job: JobRecord = {
     jobId,
     name: spec.name,
@@ -99,6 +93,11 @@ function newJob(spec: JobSpec, jobId: number, req: SubmitRequest, now: number, r
   return { job, events };
 }
 
+/** A task as submitted: PENDING, nothing launched, nothing counted. */
+function newTaskState(index: number, name: string, taskId: string, now: number): TaskState {
+  return { index, name, status: 'PENDING', taskId, submittedAt: now, jobDurationMs: 0, recoveryCount: 0, restartCount: 0, attempt: 0, blockedRounds: 0, blocked: [], costUsd: 0 };
+}
+
 export function executionName(jobId: number): string {
   return `job-${jobId}`;
 }
@@ -106,7 +105,8 @@ export function executionName(jobId: number): string {
 export async function submitJobs(deps: Deps, req: SubmitRequest): Promise<SubmitResult> {
   const spec = validateSubmission(deps, req);
   const numJobs = req.numJobs ?? 1;
-  const ids = await deps.store.allocateJobIds(numJobs);
+  if (req.jobIds && req.jobIds.length !== numJobs) throw new ValidationError(`jobIds has ${req.jobIds.length} IDs for ${numJobs} job(s)`);
+  const ids = req.jobIds ?? (await deps.store.allocateJobIds(numJobs));
   const now = deps.clock.now();
   for (const [rank, jobId] of ids.entries()) {
     const { job, events } = newJob(spec, jobId, req, now, rank, numJobs);
@@ -126,48 +126,48 @@ export async function submitUnattended(deps: Deps, req: SubmitRequest): Promise<
     return await submitJobs(deps, req);
   } catch (err) {
     if (!(err instanceof SpecError) && !(err instanceof ValidationError)) throw err;
-    const [jobId] = await deps.store.allocateJobIds(1);
-    const now = deps.clock.now();
     const reasons = err instanceof SpecError ? err.issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)) : [err.message];
-    const name = (req.name ?? req.source ?? 'invalid').replace(/^.*\//, '').replace(/\.ya?ml$/i, '').replace(/[^-_.a-zA-Z0-9]/g, '-') || 'invalid';
-    const spec: JobSpec = { name, isPipeline: false, tasks: [] };
-    const job: JobRecord = {
-      jobId,
-      name,
-      user: req.user,
-      spec,
-      submittedAt: now,
-      priority: 0,
-      jobRank: 0,
-      numJobs: 1,
-      tasks: [
-        {
-          index: 0,
-          name,
-          status: 'FAILED_PRECHECKS',
-          taskId: skypilotTaskId(now, name, jobId, 0, name, false),
-          submittedAt: now,
-          endedAt: now,
-          jobDurationMs: 0,
-          recoveryCount: 0,
-          restartCount: 0,
-          attempt: 0,
-          blockedRounds: 0,
-          blocked: [],
-          costUsd: 0,
-          failureReason: reasons.join('; '),
-        },
-      ],
-      status: 'FAILED_PRECHECKS',
-      currentTask: 0,
-      slot: 'NONE',
-      slotSince: now,
-      endedAt: now,
-      finalizedAt: now,
-      version: 0,
-    };
-    await deps.store.putJob(job, null);
-    await deps.store.appendEvents([{ jobId, time: now, task: 0, from: 'PENDING', to: 'FAILED_PRECHECKS', reason: `invalid submission: ${reasons.join('; ')}` }]);
-    return { jobIds: [jobId], errors: reasons };
+    return storeFailedPrechecks(deps, req, reasons);
   }
+}
+
+/**
+ * Stores a submission that cannot run as a FAILED_PRECHECKS job holding `reasons` (and publishes
+ * that status change), for callers with nobody to answer. Uses req.jobIds[0] when reserved.
+ */
+export async function storeFailedPrechecks(deps: Deps, req: SubmitRequest, reasons: string[]): Promise<{ jobIds: number[]; errors: string[] }> {
+  const jobId = req.jobIds?.[0] ?? (await deps.store.allocateJobIds(1))[0];
+  const now = deps.clock.now();
+  const name = (req.name ?? req.source ?? 'invalid').replace(/^.*\//, '').replace(/\.ya?ml$/i, '').replace(/[^-_.a-zA-Z0-9]/g, '-') || 'invalid';
+  const spec: JobSpec = { name, isPipeline: false, tasks: [] };
+  const job: JobRecord = {
+    jobId,
+    name,
+    user: req.user,
+    spec,
+    submittedAt: now,
+    priority: 0,
+    jobRank: 0,
+    numJobs: 1,
+    tasks: [
+      {
+        ...newTaskState(0, name, skypilotTaskId(now, name, jobId, 0, name, false), now),
+        status: 'FAILED_PRECHECKS',
+        endedAt: now,
+        failureReason: reasons.join('; '),
+      },
+    ],
+    status: 'FAILED_PRECHECKS',
+    currentTask: 0,
+    slot: 'NONE',
+    slotSince: now,
+    endedAt: now,
+    finalizedAt: now,
+    version: 0,
+  };
+  const stored = await deps.store.putJob(job, null);
+  const events: JobEvent[] = [{ jobId, time: now, task: 0, from: 'PENDING', to: 'FAILED_PRECHECKS', reason: `invalid submission: ${reasons.join('; ')}` }];
+  await deps.store.appendEvents(events);
+  await publishStatusChanges(deps, stored, events);
+  return { jobIds: [jobId], errors: reasons };
 }

@@ -13,6 +13,7 @@ import { TASK_STATUSES, type TaskStatus } from '../../core/job/status.ts';
 import { AuthError, ConflictError, NotFoundError, SpecError, ValidationError } from '../../core/errors.ts';
 import { agentScript } from '../../agent/script.ts';
 import { encodeRegisterReplyText } from '../../agent/protocol.ts';
+import { awsDeps, lazyHandler } from '../aws-deps.ts';
 
 type Result = APIGatewayProxyStructuredResultV2;
 
@@ -227,3 +228,6 @@ export function createHandler(deps: Deps, opts: ApiOptions = {}) {
     }
   };
 }
+
+/** The Lambda entry point; builds the AWS dependencies on the first event, never at import. */
+export const handler = lazyHandler(async () => createHandler(await awsDeps()));

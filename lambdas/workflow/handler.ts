@@ -5,6 +5,7 @@
 import type { Deps } from '../../core/usecases/deps.ts';
 import * as steps from '../../core/usecases/workflow-steps.ts';
 import { ValidationError } from '../../core/errors.ts';
+import { awsDeps, lazyHandler } from '../aws-deps.ts';
 
 export interface WorkflowPayload {
   action: 'advance' | 'park' | 'launch' | 'teardown' | 'finalize' | 'lost' | 'continueAsNew' | 'controllerFailed';
@@ -46,3 +47,6 @@ export function createHandler(deps: Deps) {
     }
   };
 }
+
+/** The Lambda entry point; builds the AWS dependencies on the first event, never at import. */
+export const handler = lazyHandler(async () => createHandler(await awsDeps()));
