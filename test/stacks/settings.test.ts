@@ -1,0 +1,43 @@
+// Deployment settings from CDK context: defaults, both list forms, and a clear error naming the key.
+
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_SETTINGS, resolveSettings, settingsFromContext, SettingsError } from '../../stacks/settings.ts';
+
+describe('resolveSettings', () => {
+  it('defaults everything but what is given', () => {
+    expect(resolveSettings({})).toEqual({ deployment: 'skyless', ...DEFAULT_SETTINGS });
+    expect(resolveSettings({ maxRunning: '50' })).toMatchObject({ maxRunning: 50, maxLaunching: DEFAULT_SETTINGS.maxLaunching });
+  });
+
+  it('reads lists as JSON arrays (cdk.json) or comma-separated strings (-c), dropping duplicates', () => {
+    expect(resolveSettings({ allowedRegions: ['us-east-1', 'eu-west-1'] }).allowedRegions).toEqual(['us-east-1', 'eu-west-1']);
+    expect(resolveSettings({ allowedRegions: 'us-east-1, eu-west-1,us-east-1' }).allowedRegions).toEqual(['us-east-1', 'eu-west-1']);
+    expect(resolveSettings({ allowedRegions: '["us-gov-west-1"]' }).allowedRegions).toEqual(['us-gov-west-1']);
+    expect(resolveSettings({ nodeReadBuckets: '' }).nodeReadBuckets).toEqual([]);
+  });
+
+  it('reads booleans and numbers given as strings', () => {
+    expect(resolveSettings({ retainData: 'false', logRetentionDays: '14', apiRateLimit: 50 })).toMatchObject({ retainData: false, logRetentionDays: 14, apiRateLimit: 50 });
+  });
+
+  it.each([
+    [{ deployment: 'Team_A' }, /^deployment must be a lowercase name/],
+    [{ maxLaunching: '0' }, /^maxLaunching must be an integer from 1 to 10000, got "0"/],
+    [{ maxRunning: 'lots' }, /^maxRunning must be an integer/],
+    [{ allowedRegions: 'us-east-1,mars-north-1x' }, /^allowedRegions: 'mars-north-1x' is not a valid AWS region name/],
+    [{ allowedRegions: '[broken' }, /^allowedRegions is not valid JSON/],
+    [{ logRetentionDays: '10' }, /^logRetentionDays must be one of 1, 3, 5, 7, 14, 30/],
+    [{ gcpCredentialsSecretArn: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:gcp' }, /^gcpCredentialsSecretArn must be the complete ARN/],
+    [{ vpcId: 'default' }, /^vpcId must be a VPC id/],
+    [{ nodeReadBuckets: 'Bad_Bucket' }, /^nodeReadBuckets: 'Bad_Bucket' is not a valid S3 bucket name/],
+    [{ retainData: 'yes' }, /^retainData must be true or false/],
+  ])('refuses %j naming the key', (raw, message) => {
+    expect(() => resolveSettings(raw)).toThrow(SettingsError);
+    expect(() => resolveSettings(raw)).toThrow(message);
+  });
+
+  it('settingsFromContext reads every key through the context getter', () => {
+    const context: Record<string, unknown> = { deployment: 'prod', maxRunning: 10, allowedRegions: 'us-west-2' };
+    expect(settingsFromContext((k) => context[k])).toMatchObject({ deployment: 'prod', maxRunning: 10, allowedRegions: ['us-west-2'] });
+  });
+});
