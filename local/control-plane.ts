@@ -25,6 +25,7 @@ import { createHandler as createEventsHandler } from '../lambdas/events/handler.
 import { schedulerTick } from '../core/usecases/scheduler.ts';
 import { agentScriptPath } from '../agent/script.ts';
 import { DEFAULT_BACKOFF } from '../core/recovery/backoff.ts';
+import { FileFaultSource, faultsPath, withLaunchFaults } from './faults.ts';
 
 export const TABLE_NAME = 'skyless';
 
@@ -69,6 +70,8 @@ export interface ControlPlaneOptions {
 
 export interface ControlPlane {
   url: string;
+  /** The SKYLESS_HOME this plane keeps its state under. */
+  home: string;
   port: number;
   deps: Deps;
   workflows: LocalWorkflows;
@@ -76,7 +79,12 @@ export interface ControlPlane {
   bus: LocalEventBus;
   /** Stops serving and driving; agents (separate process groups) keep running, like real VMs. */
   stop(): Promise<void>;
+  /** Installs the handler of /local/* routes beyond status and shutdown (local/admin.ts). */
+  setLocalAdmin(fn: LocalAdminHandler | undefined): void;
 }
+
+/** Answers a /local/* request, or undefined when the route is not its own. */
+export type LocalAdminHandler = (method: string, u: URL, body: Buffer) => Promise<{ status: number; body: unknown } | undefined>;
 
 async function secretFile(path: string): Promise<string> {
   try {
@@ -118,8 +126,14 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const url = `http://127.0.0.1:${port}`;
 
   const objects = new FileObjectStore(join(root, 'objects'), url, key);
-  const settings = localSettings(url, opts.settings);
-  const provider = new ProcessProvider({ stateDir: root, agentScript: agentScriptPath(), apiUrl: url, heartbeatSeconds: settings.heartbeatSeconds });
+  // Cloud `local`'s buckets (storage mounts `{name, mode}`) are directories here, shared by every node.
+  const settings = localSettings(url, { localBucketsDir: join(root, 'buckets'), ...opts.settings });
+  // Launch faults (`skyless local faults`) are read from a file on every launch: no restart needed.
+  const faults = new FileFaultSource(faultsPath(opts.home));
+  // SKYLESS_LOCAL_BOOT_HANG (fault injection): comma-separated instance IDs (local-<job>-<task>-<attempt>-<node>)
+  // whose machine hangs at boot: it runs, but its agent never starts, so the node never registers.
+  const bootHang = new Set((process.env.SKYLESS_LOCAL_BOOT_HANG ?? '').split(',').map((s) => s.trim()).filter(Boolean));
+  const provider = new ProcessProvider({ stateDir: root, agentScript: agentScriptPath(), apiUrl: url, heartbeatSeconds: settings.heartbeatSeconds, faults, bootHang: (id) => bootHang.has(id) });
   const bus = new LocalEventBus(join(root, 'events.jsonl'));
   const definitionText = await readFile(new URL('../statemachines/job.asl.json', import.meta.url), 'utf8');
 
@@ -160,7 +174,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     workflows,
     objects,
     bus,
-    providers: { local: provider },
+    providers: { local: withLaunchFaults(provider, faults) },
     clock: { now: () => Date.now() },
     ids: { token: () => randomBytes(24).toString('base64url'), uuid: () => randomUUID() },
     rng: Math.random,
@@ -228,7 +242,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     }
     reply(404, { error: 'NotFound', message: `no local route ${method} ${u.pathname}` });
   }
-  let localAdmin: ((method: string, u: URL, body: Buffer) => Promise<{ status: number; body: unknown } | undefined>) | undefined;
+  let localAdmin: LocalAdminHandler | undefined;
 
   const interval = setInterval(() => void runTick(), 1000);
   interval.unref();
@@ -254,8 +268,9 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     client.destroy();
   }
 
-  const plane: ControlPlane & { setLocalAdmin(fn: typeof localAdmin): void } = {
+  const plane: ControlPlane = {
     url,
+    home: opts.home,
     port,
     deps,
     workflows,

@@ -60,7 +60,8 @@ export class LogPrinter {
       const key = `${c.task}/${c.attempt}`;
       if (key !== this.stream) {
         this.flush();
-        if (c.attempt > 1 || this.job.tasks.length > 1) {
+        // Mark attempts whenever there is more than one (an earlier attempt's output is kept).
+        if (c.attempt > 1 || this.job.tasks.length > 1 || (this.job.tasks[c.task]?.attempt ?? 1) > 1) {
           const name = this.job.tasks[c.task]?.name ?? String(c.task);
           this.write(`\x1b[2m── task ${c.task} (${name}), attempt ${c.attempt} ──\x1b[0m\n`);
         }
@@ -127,6 +128,15 @@ function time(ms?: number): string {
   return ms ? new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, '') : '-';
 }
 
+/** Why an attempt ended: its outcome (with exit codes or the loss's cause), else its state and reason. */
+function attemptOutcome(a: AttemptRecord): string {
+  const o = a.outcome;
+  if (!o) return a.reason ? `${a.state}: ${a.reason}` : a.state;
+  if (o.kind === 'LOST') return `LOST: ${o.reason}`;
+  if (o.kind === 'SETUP_FAILED' || o.kind === 'RUN_FAILED') return `${o.kind} (exit ${o.exitCodes.map((c) => c ?? '-').join(', ')})`;
+  return o.kind;
+}
+
 export function renderControllerLog(events: JobEvent[], attempts: AttemptRecord[]): string {
   const lines = events.map((e) => {
     const move = e.to ? `${e.from ?? '-'} → ${e.to}` : '';
@@ -147,7 +157,7 @@ export function renderControllerLog(events: JobEvent[], attempts: AttemptRecord[
         String(a.nodes.length),
         time(a.startedAt),
         time(a.endedAt),
-        a.outcome ? (a.outcome.kind === 'LOST' ? `LOST: ${a.outcome.reason}` : a.outcome.kind) : a.state,
+        attemptOutcome(a),
         a.costUsd !== undefined ? `$${a.costUsd.toFixed(4)}` : '-',
       ]),
     );

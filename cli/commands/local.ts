@@ -4,6 +4,8 @@ import type { CliIo } from '../io.ts';
 import { EXIT } from '../io.ts';
 import { ensureLocalControlPlane, localServerInfo, runningLocalUrl } from '../client.ts';
 import { skylessHome } from '../../local/home.ts';
+import { preemptCommand } from './local-preempt.ts';
+import { faultsCommand } from './local-faults.ts';
 
 export function localCommand(io: CliIo, setExitCode: (code: number) => void): Command {
   const local = new Command('local').description('The embedded control plane (cloud `local`) on this machine.');
@@ -60,5 +62,7 @@ export function localCommand(io: CliIo, setExitCode: (code: number) => void): Co
       await serve({ port: flags.port ? Number(flags.port) : undefined });
       await new Promise(() => {}); // serve until a signal stops the process
     });
+  local.addCommand(preemptCommand(io, setExitCode));
+  local.addCommand(faultsCommand(io, setExitCode));
   return local;
 }

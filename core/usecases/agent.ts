@@ -63,7 +63,10 @@ export async function register(deps: Deps, c: AgentClaim, body: { ip?: string })
     a = await mutateAttempt(deps, c, (x) => (x.state === 'PROVISIONING' ? { ...x, state: 'RUNNING', runningAt: now } : null));
     const { job } = await mutateJob(deps, c.job, (j) => {
       const t = j.tasks[c.task];
-      if (j.currentTask !== c.task || t.attempt !== c.attempt || isTerminal(t.status) || t.status === 'RUNNING' || t.status === 'CANCELLING') return null;
+      // Not once the attempt's outcome was decided: a late registration racing the recovery of this
+      // attempt (another node lost) must not mark the task RUNNING while it relaunches. Nor once a
+      // cancel was requested: the attempt is about to be torn down, the task never runs.
+      if (j.currentTask !== c.task || t.attempt !== c.attempt || t.decidedAttempt === c.attempt || j.cancelRequested || isTerminal(t.status) || t.status === 'RUNNING' || t.status === 'CANCELLING') return null;
       const r = transitionTask(j, c.task, 'RUNNING', `attempt ${c.attempt}: ${a.nodes.length} node(s) up`, deps.clock.now());
       return { job: { ...r.job, slot: 'RUNNING', slotSince: deps.clock.now() }, events: [r.event] };
     });

@@ -63,8 +63,12 @@ export interface LogPage {
   chunks: LogChunk[];
   /** Pass back as `after` to continue. */
   position?: string;
-  /** True when the job is finished and every chunk has been returned. */
+  /**
+   * True when every chunk has been returned and no more can come: the job is finished (or, for a
+   * query of one task, that task is finished and its last attempt torn down).
+   */
   complete: boolean;
+  /** The job's status, or the task's when the query names a task. */
   status: JobRecord['status'];
   currentTask: number;
 }
@@ -82,7 +86,21 @@ function parseLogKey(key: string): Omit<LogChunk, 'text'> | undefined {
 export async function jobLogs(deps: Deps, jobId: number, q: LogQuery): Promise<LogPage> {
   const job = await deps.store.getJob(jobId);
   if (!job) throw new NotFoundError(`managed job ${jobId} not found`);
-  const complete0 = isTerminal(job.status) && job.finalizedAt !== undefined;
+  let complete0 = isTerminal(job.status) && job.finalizedAt !== undefined;
+  let status = job.status;
+  if (q.task !== undefined) {
+    const t = job.tasks[q.task];
+    if (!t) throw new NotFoundError(`managed job ${jobId} has no task ${q.task} (it has ${job.tasks.length})`);
+    // A torn-down attempt takes no more log chunks (shipLogs refuses an ENDED attempt), so a finished
+    // task whose last attempt has ENDED has all its output stored, even while later tasks run.
+    const last = t.attempt > 0 ? await deps.store.getAttempt(jobId, t.index, t.attempt) : undefined;
+    complete0 ||= isTerminal(t.status) && (last === undefined || last.state === 'ENDED');
+    status = t.status;
+  } else if (!complete0 && isTerminal(job.status)) {
+    // Ended but not finalized yet (a job cancelled while backing off is finalized only when its
+    // workflow's Wait ends, minutes later): with no attempt live, no more output can come.
+    complete0 = (await deps.store.listAttempts(jobId)).every((a) => a.state === 'ENDED');
+  }
   const prefix = q.task === undefined ? `${LOG_PREFIX}/${jobId}/` : `${LOG_PREFIX}/${jobId}/${q.task}/`;
   const objects = (await deps.objects.list(prefix))
     .map((o) => ({ key: o.key, parsed: parseLogKey(o.key) }))
@@ -109,7 +127,7 @@ export async function jobLogs(deps: Deps, jobId: number, q: LogQuery): Promise<L
     last[stream] = o.parsed.offset;
   }
   const position = Object.keys(last).length ? Buffer.from(JSON.stringify(last)).toString('base64url') : undefined;
-  return { chunks, position, complete: complete0 && !truncated, status: job.status, currentTask: job.currentTask };
+  return { chunks, position, complete: complete0 && !truncated, status, currentTask: job.currentTask };
 }
 
 function decodePosition(p: string): Record<string, number> {

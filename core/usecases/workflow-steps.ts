@@ -109,6 +109,15 @@ export async function advance(deps: Deps, input: StepInput): Promise<Cursor> {
       return cursor(deps, input, attempt.state === 'PROVISIONING' ? 'AWAIT_NODES' : 'AWAIT_RUN', attempt.attempt);
     }
 
+    if (isTerminal(t.status) && t.status !== 'SUCCEEDED' && job.tasks.some((x) => x.index > t.index && !isTerminal(x.status))) {
+      // A failed (or cancelled) task: every later task is CANCELLED before the job is finalized. This
+      // must precede the job-status check below: the job's status is already this task's (terminal).
+      await mutateJob(deps, job.jobId, (j) => {
+        const r = cancelLaterTasks(j, t.index, deps.clock.now());
+        return r.events.length ? { job: r.job, events: r.events } : null;
+      });
+      continue;
+    }
     if (isTerminal(job.status)) return cursor(deps, input, job.finalizedAt ? 'DONE' : 'FINALIZE');
 
     if (job.cancelRequested) {
@@ -119,14 +128,6 @@ export async function advance(deps: Deps, input: StepInput): Promise<Cursor> {
       await mutateJob(deps, job.jobId, (j) =>
         j.currentTask === t.index && j.currentTask + 1 < j.tasks.length ? { job: { ...j, currentTask: j.currentTask + 1 } } : null,
       );
-      continue;
-    }
-    if (isTerminal(t.status)) {
-      // A failed task: every later task is CANCELLED (then the job is terminal).
-      await mutateJob(deps, job.jobId, (j) => {
-        const r = cancelLaterTasks(j, t.index, deps.clock.now());
-        return r.events.length ? { job: r.job, events: r.events } : null;
-      });
       continue;
     }
     if (t.status === 'CANCELLING') {
@@ -173,12 +174,21 @@ export function cancelAllIdle(job: JobRecord, now: number): Change | null {
 
 /** Applies the recorded outcome of `attemptNo` to the task's status, exactly once (decidedAttempt fences). */
 export async function applyOutcome(deps: Deps, jobId: number, attemptNo: number): Promise<void> {
-  const attempt = await deps.store.getAttempt(jobId, (await deps.store.getJob(jobId))!.currentTask, attemptNo);
+  const job0 = (await deps.store.getJob(jobId))!;
+  let attempt = await deps.store.getAttempt(jobId, job0.currentTask, attemptNo);
   if (!attempt) return;
+  if (!attempt.outcome && job0.cancelRequested && attempt.state !== 'ENDED') {
+    // The cancel stops this attempt only if nothing ended it first: record CANCELLED as its outcome
+    // (first writer wins), so that a run that finished meanwhile keeps its real status and the
+    // decision below always agrees with the stored outcome.
+    await recordOutcome(deps, jobId, job0.currentTask, attemptNo, { kind: 'CANCELLED' }, `cancelled by ${job0.cancelRequested.by}`);
+    attempt = (await deps.store.getAttempt(jobId, job0.currentTask, attemptNo)) ?? attempt;
+  }
+  const decided = attempt;
   const result = await mutateJob(deps, jobId, (job) => {
     const t = current(job);
     if (t.attempt !== attemptNo || t.decidedAttempt === attemptNo || isTerminal(t.status)) return null;
-    const outcome: AttemptOutcome | undefined = attempt.outcome ?? (job.cancelRequested ? { kind: 'CANCELLED' } : undefined);
+    const outcome: AttemptOutcome | undefined = decided.outcome ?? (job.cancelRequested ? { kind: 'CANCELLED' } : undefined);
     if (!outcome) return null;
     const now = deps.clock.now();
     const spec = job.spec.tasks[t.index];
@@ -209,7 +219,7 @@ export async function applyOutcome(deps: Deps, jobId: number, attemptNo: number)
         j = r.job;
         patch = {
           ...patch,
-          lostRegion: outcome.kind === 'LOST' ? { cloud: attempt.candidate.cloud, region: attempt.candidate.region } : j.tasks[t.index].lostRegion,
+          lostRegion: outcome.kind === 'LOST' ? { cloud: decided.candidate.cloud, region: decided.candidate.region } : j.tasks[t.index].lostRegion,
           blocked: [],
           blockedRounds: 0,
           nextLaunchAt: undefined,
@@ -497,6 +507,20 @@ export async function continueAsNew(deps: Deps, input: StepInput): Promise<Curso
   return cursor(deps, input, 'DONE');
 }
 
+/** Marks an attempt ENDED (its instances are gone or going), keeping the first end recorded. */
+async function endAttempt(deps: Deps, attempt: AttemptRecord, reason: string): Promise<void> {
+  for (let i = 0; i < 12; i++) {
+    const a = await deps.store.getAttempt(attempt.jobId, attempt.taskIndex, attempt.attempt);
+    if (!a || a.state === 'ENDED') return;
+    try {
+      await deps.store.putAttempt({ ...a, state: 'ENDED', endedAt: deps.clock.now(), reason: a.reason ?? reason }, a.version);
+      return;
+    } catch (err) {
+      if (!(err instanceof ConflictError)) throw err;
+    }
+  }
+}
+
 /** The last resort: tear down what exists (best effort) and record why the control plane failed. */
 export async function controllerFailed(deps: Deps, input: StepInput & { error?: { Error?: string; Cause?: string } }): Promise<Cursor> {
   const reason = `controller error: ${input.error?.Error ?? 'unknown'}${input.error?.Cause ? `: ${String(input.error.Cause).slice(0, 500)}` : ''}`;
@@ -505,12 +529,22 @@ export async function controllerFailed(deps: Deps, input: StepInput & { error?: 
   const t = current(job);
   if (t.attempt > 0) {
     const attempt = await deps.store.getAttempt(job.jobId, t.index, t.attempt);
-    if (attempt && attempt.state !== 'ENDED') {
-      try {
-        await providerFor(deps, attempt.candidate.cloud).terminate(job.jobId, t.index, attempt.attempt, attempt.candidate.region);
-      } catch (err) {
-        deps.log?.('teardown after controller failure failed; the janitor will retry', { jobId: job.jobId, error: String(err) });
+    if (!attempt || attempt.state !== 'ENDED') {
+      // Without an attempt record (the step failed between the provider's launch and storing its
+      // answer) the instances are known only to the cloud, by their tags: ask every provider.
+      const targets = attempt
+        ? [{ provider: providerFor(deps, attempt.candidate.cloud), region: attempt.candidate.region as string | undefined }]
+        : Object.values(deps.providers).flatMap((p) => (p ? [{ provider: p, region: undefined }] : []));
+      let terminated = true;
+      for (const { provider, region } of targets) {
+        try {
+          await provider.terminate(job.jobId, t.index, t.attempt, region);
+        } catch (err) {
+          terminated = false;
+          deps.log?.('teardown after controller failure failed; the janitor will retry', { jobId: job.jobId, cloud: provider.cloud, error: String(err) });
+        }
       }
+      if (attempt && terminated) await endAttempt(deps, attempt, reason);
     }
   }
   await mutateJob(deps, job.jobId, (j) => {
