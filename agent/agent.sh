@@ -182,8 +182,12 @@ cloud_copy() { # URI DEST with the cloud's CLI: a prefix is copied as a director
             else mkdir -p "$(dirname "$d")" && aws s3 cp --only-show-errors "$u" "$d"; fi ;;
     gs://*) if gsutil -q ls "${u%/}/" >/dev/null 2>&1; then mkdir -p "$d" && gsutil -m -q rsync -r "${u%/}/" "$d"
             else mkdir -p "$(dirname "$d")" && gsutil -q cp "$u" "$d"; fi ;;
+    file://*) mkdir -p "${u#file://}" "$d" && cp -a "${u#file://}/." "$d" ;; # cloud local: a bucket is a directory
     *) echo "unsupported URI $u"; return 1 ;;
   esac
+}
+link_dir() { # DIR DEST: DEST becomes DIR itself (cloud local's MOUNT of a bucket, which is a directory)
+  mkdir -p "$1" "$(dirname "$2")" && { [ ! -d "$2" ] || [ -L "$2" ] || rmdir "$2"; } && ln -sfn "$1" "$2"
 }
 files() { # workdir and file mounts; output goes to the log
   local kind dest src
@@ -191,7 +195,7 @@ files() { # workdir and file mounts; output goes to the log
   for m in "${MOUNTS[@]}"; do
     read -r dest kind src <<<"$m"
     unb64 "$dest"; dest=$(dest_path "$B64"); unb64 "$src"; src=$B64
-    if [ "$kind" = url ]; then untar "$src" "$(dirname "$dest")"; else cloud_copy "$src" "$dest"; fi >>"$LOG" 2>&1 ||
+    case $kind in url) untar "$src" "$(dirname "$dest")" ;; link) link_dir "$src" "$dest" ;; *) cloud_copy "$src" "$dest" ;; esac >>"$LOG" 2>&1 ||
       { note "could not fetch file mount $dest"; return 1; }
   done
 }

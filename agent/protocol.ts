@@ -12,8 +12,12 @@ export const FILES_FAILED_EXIT_CODE = 97;
 
 export type AgentPhase = 'SETUP' | 'RUN' | 'WAIT';
 
-/** Workdir/file-mount archives are GETs of gzipped tars; `uri` mounts are copied by the cloud CLI. */
-export type AgentFileMount = { dest: string; url: string } | { dest: string; uri: string };
+/**
+ * Workdir/file-mount archives are GETs of gzipped tars; `uri` mounts are copied by the cloud CLI (or,
+ * for `file://` on cloud `local`, from a directory of the machine); `link` mounts (cloud `local` only:
+ * a bucket there is a directory of the machine) make `dest` that directory itself, a live mount.
+ */
+export type AgentFileMount = { dest: string; url: string } | { dest: string; uri: string } | { dest: string; link: string };
 
 export interface RegisterWaitReply {
   state: 'WAIT';
@@ -101,6 +105,7 @@ export function encodeRegisterReplyText(reply: RegisterReply): string {
   if (reply.workdir) lines.push(`workdir ${b64(reply.workdir.url)}`);
   for (const mount of reply.fileMounts) {
     if ('url' in mount) lines.push(`mount ${b64(mount.dest)} url ${b64(mount.url)}`);
+    else if ('link' in mount) lines.push(`mount ${b64(mount.dest)} link ${b64(mount.link)}`);
     else lines.push(`mount ${b64(mount.dest)} uri ${b64(mount.uri)}`);
   }
   return lines.join('\n') + '\n';
@@ -138,7 +143,8 @@ export function decodeRegisterReplyText(text: string): RegisterReply {
       case 'mount':
         if (b === 'url') fileMounts.push({ dest: unb64(a), url: unb64(c) });
         else if (b === 'uri') fileMounts.push({ dest: unb64(a), uri: unb64(c) });
-        else throw new ValidationError(`${where}: mount kind must be url or uri, got ${JSON.stringify(b)}`);
+        else if (b === 'link') fileMounts.push({ dest: unb64(a), link: unb64(c) });
+        else throw new ValidationError(`${where}: mount kind must be url, uri or link, got ${JSON.stringify(b)}`);
         break;
       default:
         if (a === undefined) throw new ValidationError(`${where}: ${JSON.stringify(line)} has no value`);

@@ -17,6 +17,8 @@ export type LocalFunction = (payload: unknown) => Promise<unknown>;
 const TOKEN_PLACEHOLDER = '__SKYLESS_LOCAL_TASK_TOKEN__';
 const HEARTBEAT_KEY = '__skylessHeartbeatSeconds';
 const WAIT_SUFFIX = '.waitForTaskToken';
+/** The longest timer Node can set (2^31 − 1 ms, about 24.8 days): "no timeout" for the local engine. */
+export const NO_TASK_TIMEOUT_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
 
 interface PendingToken {
   execution: string;
@@ -65,6 +67,9 @@ export function prepareForLocalEngine(definition: { States: Record<string, State
     for (const [name, state] of Object.entries(states)) {
       if (state.Type === 'Task') {
         tasks.push({ name, resource: String(state.Resource) });
+        // Step Functions gives a Task with no TimeoutSeconds no timeout at all; the local engine gives
+        // it 60 s, which would fail every wait (a slot, a run) longer than a minute with States.Timeout.
+        if (state.TimeoutSeconds === undefined && state.TimeoutSecondsPath === undefined) state.TimeoutSeconds = NO_TASK_TIMEOUT_SECONDS;
         const params = (state.Parameters ?? {}) as Record<string, Json>;
         replaceTokenRefs(params);
         if (typeof state.HeartbeatSecondsPath === 'string') params[`${HEARTBEAT_KEY}.$`] = state.HeartbeatSecondsPath;
@@ -118,6 +123,12 @@ export interface LocalWorkflowsOptions {
   onExecutionEnd?: (end: ExecutionEnd) => void;
   /** Overrides of Wait states in ms (tests compress time). */
   waitTimeOverrides?: Record<string, number>;
+  /**
+   * The engine's event stream of every execution (StateEntered, StateRetried, ExecutionStarted, …),
+   * e.g. to count billable state transitions. When set, the stream is consumed (otherwise the engine
+   * keeps each execution's events in memory until the execution ends).
+   */
+  onEngineEvent?: (execution: string, event: { type: string; state?: { name?: string } }) => void;
 }
 
 export class LocalWorkflows implements Workflows {
@@ -148,7 +159,9 @@ export class LocalWorkflows implements Workflows {
       const fnName = String(input.FunctionName);
       const fn = this.opts.functions[fnName];
       if (!fn) throw new Error(`state ${task.name}: no local function named ${fnName}`);
-      const execution = (input as { __execution?: string }).__execution ?? '';
+      // Every Payload of job.asl.json carries `execution` ($$.Execution.Name): it ties the token to its
+      // execution, so that stopping the execution invalidates its tokens as Step Functions does.
+      const execution = String((input.Payload as { execution?: unknown } | undefined)?.execution ?? '');
       if (!waits) return { Payload: await fn(input.Payload) };
       const token = this.opts.ids.token();
       // Register before invoking: the function may complete its own token at once (the
@@ -216,6 +229,12 @@ export class LocalWorkflows implements Workflows {
       },
     );
     this.executions.set(name, { abort: run.abort, done });
+    const sink = this.opts.onEngineEvent;
+    if (sink) {
+      void (async () => {
+        for await (const event of run.eventLogs) sink(name, event as { type: string; state?: { name?: string } });
+      })().catch(() => {});
+    }
   }
 
   async sendTaskSuccess(token: string, output: unknown): Promise<void> {
@@ -236,6 +255,8 @@ export class LocalWorkflows implements Workflows {
   }
 
   async stopExecution(name: string, _cause: string): Promise<void> {
+    // As on AWS, the stopped execution's task tokens are gone: completing one is TokenGoneError.
+    for (const [token, pending] of [...this.tokens]) if (pending.execution === name) this.dropToken(token);
     this.executions.get(name)?.abort();
   }
 

@@ -10,7 +10,7 @@
 // instance signals all of them, as switching a VM off would.
 
 import { spawn } from 'node:child_process';
-import { existsSync, openSync, closeSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, openSync, closeSync, readFileSync, readdirSync, writeSync } from 'node:fs';
 import { mkdir, open, readFile, readdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type {
@@ -46,6 +46,12 @@ export interface ProcessProviderOptions {
   clock?: Clock;
   /** How long terminate waits after TERM before KILL. Default 2000 ms. */
   killGraceMs?: number;
+  /**
+   * Fault injection: true for an instance whose machine hangs at boot. The instance is created and
+   * runs (a placeholder process carrying the machine marker, so terminate finds it), but its agent
+   * never starts, so the node never registers: the registration timeout must count it as lost.
+   */
+  bootHang?: (instanceId: string) => boolean;
 }
 
 /** instance.json: the local "cloud"'s record of one instance. */
@@ -229,7 +235,10 @@ export class ProcessProvider implements ComputeProvider {
     const out = openSync(path.join(dir, 'agent.out'), 'a');
     const err = openSync(path.join(dir, 'agent.err'), 'a');
     try {
-      const child = spawn('bash', [path.resolve(this.options.agentScript)], { cwd: dir, env, detached: true, stdio: ['ignore', out, err] });
+      const hang = this.options.bootHang?.(instanceId) === true;
+      if (hang) writeSync(err, `skyless: boot hang injected for ${instanceId}: the agent is not started\n`);
+      const [command, args]: [string, string[]] = hang ? ['sleep', ['2147483']] : ['bash', [path.resolve(this.options.agentScript)]];
+      const child = spawn(command, args, { cwd: dir, env, detached: true, stdio: ['ignore', out, err] });
       // A failed spawn (bash missing) surfaces as an 'error' event, with pid undefined.
       child.on('error', () => undefined);
       child.unref();

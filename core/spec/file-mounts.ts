@@ -15,6 +15,8 @@ export const BUCKET_SCHEMES = ['s3', 'gs', 'r2'] as const;
 export const STORES = ['s3', 'gcs', 'r2'] as const;
 export const STORAGE_MODES = ['MOUNT', 'COPY', 'MOUNT_CACHED'] as const;
 const STORAGE_KEYS = ['name', 'source', 'store', 'mode', 'persistent'] as const;
+/** Bucket names: S3's and GCS's common ground (dots allowed, never two in a row: no `..`). */
+const BUCKET_NAME = /^(?!.*\.\.)[a-zA-Z0-9](?:[a-zA-Z0-9._-]{0,61}[a-zA-Z0-9])?$/;
 
 /** `scheme://…`; a Windows drive (`C:\…`) or a plain path never matches. */
 const URL_SCHEME = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//;
@@ -79,7 +81,13 @@ function parseStorage(dest: string, map: Mapping, path: string, issues: IssueLis
   const mount: StorageMount = { dest, kind: 'storage', mode: 'MOUNT', persistent: true };
   const at = (key: string) => joinPath(path, key);
 
-  if (present(map.name)) mount.name = expectNonEmptyString(map.name, at('name'), issues)?.trim();
+  if (present(map.name)) {
+    mount.name = expectNonEmptyString(map.name, at('name'), issues)?.trim();
+    // A bucket name is one path component on every store (and a directory name on cloud `local`).
+    if (mount.name !== undefined && !BUCKET_NAME.test(mount.name)) {
+      issues.add(at('name'), `bucket name '${mount.name}' may hold only letters, digits, '.', '_' and '-' (at most 63), starting and ending with a letter or digit`);
+    }
+  }
   if (present(map.source)) mount.source = parseStorageSource(map.source, at('source'), issues);
   if (!present(map.name) && !present(map.source)) issues.add(path, 'a storage mount needs a name, a source, or both');
   if (present(map.store)) {

@@ -24,6 +24,20 @@ export interface Settings {
   teardownPollSeconds: number;
   maxLaunching: number;
   maxRunning: number;
+  /**
+   * Scheduler: a job holding a launch slot with no live attempt whose record has not changed for
+   * this long is presumed to have lost its workflow, and the slot is taken back (default 1800 s;
+   * must exceed the longest Launch step, i.e. the workflow Lambda's timeout, with margin).
+   */
+  launchStallSeconds?: number;
+  /** Scheduler: the orphan-instance sweep runs at most this often on on-demand ticks (default 60 s). */
+  janitorIntervalSeconds?: number;
+  /**
+   * Scheduler: how long a grant may take to show in the slot index's counts (DynamoDB GSIs are
+   * eventually consistent, dynalite's are not). Grants younger than this are added to the launching
+   * count, so a lagging index can never let a tick exceed a limit. 0 (default) = trust the index.
+   */
+  slotIndexLagMs?: number;
   /** Advance cycles before the workflow continues as a new execution (history stays far below 25k events). */
   cyclesPerExecution: number;
   /** Candidates tried per Launch invocation before handing back to the workflow (bounded work). */
@@ -32,6 +46,11 @@ export interface Settings {
   allowedClouds: Cloud[];
   /** Deployment-wide default of job_recovery.max_launch_attempts (undefined = forever). */
   maxLaunchAttempts?: number;
+  /**
+   * Cloud `local` only: the directory holding its buckets (one directory per bucket name), which a
+   * storage mount `{name, mode}` on a local node mounts (links) or copies. Unset: no local buckets.
+   */
+  localBucketsDir?: string;
 }
 
 export interface Deps {
