@@ -83,10 +83,14 @@ export async function ensureLocalControlPlane(timeoutMs = 60_000): Promise<strin
   } catch {
     // Another CLI is starting it; wait for it below.
   }
+  const logPath = join(home, 'local', 'server.log');
+  let exited: number | null | undefined;
   if (owner) {
-    const logFd = openSync(join(home, 'local', 'server.log'), 'a');
+    const logFd = openSync(logPath, 'a');
     const bin = join(dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'skyless.js');
     const child = spawn(process.execPath, [bin, 'local', 'serve'], { detached: true, stdio: ['ignore', logFd, logFd], env: process.env });
+    // A control plane that dies while starting is reported at once, not after the whole timeout.
+    child.on('exit', (code) => (exited = code));
     child.unref();
     closeSync(logFd);
   }
@@ -95,6 +99,10 @@ export async function ensureLocalControlPlane(timeoutMs = 60_000): Promise<strin
     while (Date.now() < deadline) {
       const url = await runningLocalUrl();
       if (url) return url;
+      if (exited !== undefined) {
+        const tail = readFileSync(logPath, 'utf8').trimEnd().split('\n').slice(-15).join('\n');
+        throw new ConnectionError(`the local control plane exited while starting (code ${exited}); the end of ${logPath}:\n${tail}`);
+      }
       await new Promise((r) => setTimeout(r, 150));
     }
   } finally {
