@@ -62,7 +62,7 @@ describe('multi-node jobs on the local default', () => {
     // Job 5 (the fifth job of this home) gets a node whose machine hangs at boot: see the last test.
     // Generous detection timeouts: a loaded 2-core machine must not turn slowness into spurious
     // losses (the losses here are injected and reported at once, except the never-registered node).
-    e = startE2E({ SKYLESS_LOCAL_BOOT_HANG: 'local-5-0-1-1', SKYLESS_REGISTER_TIMEOUT_SECONDS: '15', SKYLESS_HEARTBEAT_TIMEOUT_SECONDS: '15' });
+    e = startE2E({ SKYLESS_LOCAL_BOOT_HANG: 'local-5-0-1-1', SKYLESS_REGISTER_TIMEOUT_SECONDS: '25', SKYLESS_HEARTBEAT_TIMEOUT_SECONDS: '15' });
     dir = mkdtempSync(join(tmpdir(), 'skyless-mn-'));
   });
   afterAll(async () => {
@@ -130,7 +130,7 @@ describe('multi-node jobs on the local default', () => {
         '  echo "rank $SKYPILOT_NODE_RANK ok"',
       ].join('\n'),
     );
-    const r = await e.run(['jobs', 'launch', '-y', y], { timeoutMs: 60_000 });
+    const r = await e.run(['jobs', 'launch', '-y', y], { timeoutMs: 90_000 });
     const id = submittedId(r.stdout);
     const timeline = (await e.run(['jobs', 'logs', '--controller', String(id)])).stdout;
     expect(r.code, timeline).toBe(0);
@@ -165,7 +165,7 @@ describe('multi-node jobs on the local default', () => {
         '  exit 3',
       ].join('\n'),
     );
-    const r = await e.run(['jobs', 'launch', '-y', y], { timeoutMs: 60_000 });
+    const r = await e.run(['jobs', 'launch', '-y', y], { timeoutMs: 90_000 });
     expect(r.code, r.stdout).toBe(100);
     const id = submittedId(r.stdout);
     const job = await e.waitForJob(id, (j) => j.finalizedAt !== undefined);
@@ -233,13 +233,13 @@ describe('multi-node jobs on the local default', () => {
     // machine whose agent never starts. Node 0 registers and waits at the rendezvous.
     const y = yamlFile(dir, 'hang.yaml', ['name: hang', 'num_nodes: 2', 'resources:', '  infra: local', 'run: echo "rank $SKYPILOT_NODE_RANK ran"'].join('\n'));
     const t0 = Date.now();
-    const r = await e.run(['jobs', 'launch', '-y', y], { timeoutMs: 60_000 });
+    const r = await e.run(['jobs', 'launch', '-y', y], { timeoutMs: 90_000 });
     const id = submittedId(r.stdout);
     expect(id).toBe(5);
     const timeline = (await e.run(['jobs', 'logs', '--controller', String(id)])).stdout;
     expect(r.code, timeline).toBe(0);
-    // Not before the 15 s registration timeout.
-    expect(Date.now() - t0).toBeGreaterThanOrEqual(15_000);
+    // Not before the 25 s registration timeout.
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(25_000);
     expect(timeline).toMatch(/attempt 1 lost: a node never registered within the registration timeout/);
     expect(timeline).toMatch(/STARTING → RECOVERING/);
     const { attempts } = await e.api<{ attempts: Attempt[] }>('GET', `/jobs/${id}`);
