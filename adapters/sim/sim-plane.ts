@@ -52,10 +52,10 @@ export interface SimPlaneOptions {
   dynamoEndpoint?: string;
   tableName?: string;
   /**
-   * Strip the DynamoDB client of what only matters against the real service (SigV4 signing, retries,
-   * the user-agent and recursion-detection headers, logging): requests, their serialization, the store
-   * and the database are unchanged. Saves about a third of the client's CPU per request, which on a
-   * small machine running thousands of simulated jobs is the bottleneck. Default false.
+   * Strip the DynamoDB client of what only matters against the real service (SigV4 signing, the
+   * user-agent and recursion-detection headers, logging): requests, their serialization, retries, the
+   * store and the database are unchanged. Saves about a third of the client's CPU per request, which
+   * on a small machine running thousands of simulated jobs is the bottleneck. Default false.
    */
   leanDynamoClient?: boolean;
   /** Attribute downstream calls to invocations (CostMeter attributeCalls). Default true. */
@@ -143,7 +143,7 @@ export async function startSimPlane(o: SimPlaneOptions): Promise<SimPlane> {
     maxAttempts: 5,
   });
   if (o.leanDynamoClient) {
-    for (const m of ['loggerMiddleware', 'getUserAgentMiddleware', 'recursionDetectionMiddleware', 'retryMiddleware', 'httpSigningMiddleware']) client.middlewareStack.remove(m);
+    for (const m of ['loggerMiddleware', 'getUserAgentMiddleware', 'recursionDetectionMiddleware', 'httpSigningMiddleware']) client.middlewareStack.remove(m);
     // dynalite wants a well-formed Authorization header; it never checks the signature.
     client.middlewareStack.add(
       (next) => async (args) => {
