@@ -249,14 +249,15 @@ interface BatchResult {
 }
 
 async function runBatch(dyn: DynaliteProcess, size: number): Promise<BatchResult> {
-  // ~10% of jobs preempted while the batch is held: the hold lasts about as long as admission.
-  const holdSimHours = ((5 + size / 60) / TIME_SCALE) / 3600;
+  // Spot preemptions while the batch is admitted (recoveries then compete for launch slots): a hazard
+  // that preempts about 5% of the instances up during admission (estimated at 30 jobs/s).
+  const admissionSimHours = (Math.max(30, size / 30) / TIME_SCALE) / 3600;
   // Admission is closed (maxLaunching 0) while the batch is submitted, then opened: the whole batch
   // waits at once, as after a burst of submissions, so the launch limit is really tested.
   const cfg = settings({ maxLaunching: 0 });
   const plane = await startSimPlane({
     settings: cfg,
-    cloud: cloud(0.1 / holdSimHours),
+    cloud: cloud(0.05 / admissionSimHours),
     seed: size,
     handlers: HANDLERS,
     dynamoEndpoint: dyn.endpoint,
@@ -284,7 +285,12 @@ async function runBatch(dyn: DynaliteProcess, size: number): Promise<BatchResult
   await plane.deps.wakeScheduler();
   await waitFor('every job admitted', () => plane.census.admitted === size, status, 40 * 60_000);
   const admissionSeconds = (plane.census.lastAdmittedAt - opened) / 1000;
-  // Hold at the peak for a few seconds (every job admitted; recoveries still come back through admission).
+  // The peak: the spot market calms down, the last recoveries come back through admission, and
+  // every job holds a slot (ideally all RUNNING); hold that for 5 s, then let every run end.
+  plane.cloud.stopPreemptions();
+  const peakBy = Date.now() + 5 * 60_000;
+  await waitFor('the peak', () => plane.census.slots.RUNNING === size || Date.now() > peakBy, status, 6 * 60_000);
+  if (plane.census.slots.RUNNING !== size) progress(`batch of ${size}: peak not reached in 5 min; ${status()}`);
   await sleep(5000);
   const ended = plane.cloud.endRuns(60);
   progress(`batch of ${size}: admitted in ${admissionSeconds.toFixed(1)} s; ended ${ended} runs; ${status()}`);
@@ -583,6 +589,7 @@ function report(batches: BatchResult[], units: UnitCosts, queue: QueuePoint[], c
   r('  granting ticks (most grants in one)', (b) => `${n(b.grantingCount)} (${n(b.grantsMax)})`);
   r('sweep tick p50, janitor incl. (ms)', (b) => (Number.isNaN(b.sweepP50) ? '-' : b.sweepP50.toFixed(0)));
   r('control-plane $ per job attempt', (b) => usd(total(priced(b.usage)) / b.attempts));
+  line('  (timings are this 2-core box saturated by the simulation; AWS models below)');
   line();
 
   const big = batches[batches.length - 1];
@@ -591,9 +598,15 @@ function report(batches: BatchResult[], units: UnitCosts, queue: QueuePoint[], c
   line(`per job attempt (${n(big.size)}-job batch; calibration run of ${CALIBRATION!.jobs} jobs one at a time in brackets):`);
   line(`  ${per.sfnTransitions.toFixed(1)} (${cal.sfnTransitions.toFixed(1)}) state transitions; ${lambdaInvocations(per).toFixed(1)} (${lambdaInvocations(cal).toFixed(1)}) Lambda invocations; ${per.apiRequests.toFixed(1)} API requests; ${per.busEvents.toFixed(1)} events; ${(per.s3Tier1Requests + per.s3Tier2Requests).toFixed(1)} S3 requests`);
   line(`  DynamoDB: ${per.ddbRequests.toFixed(0)} requests, ${per.ddbWriteUnits.toFixed(1)} WRU (${per.ddbIndexWriteUnits.toFixed(1)} to indexes, ${per.ddbFailedConditionalWrites.toFixed(2)} failed conditions), ${per.ddbReadUnits.toFixed(1)} RRU; job record ${(big.recordBytes / 1024).toFixed(1)} KB`);
-  line(`  Lambda GB-s: ${modelledGbSeconds(per).toFixed(3)} modelled (compute measured in calibration + AWS call latencies); measured wall time ${lambdaGbSeconds(per).toFixed(3)} here (includes this box's queueing), ${lambdaGbSeconds(cal).toFixed(3)} in calibration`);
+  line(`  Lambda GB-s: ${modelledGbSeconds(per).toFixed(3)} modelled (compute measured in calibration + AWS call latencies; EC2 calls are most of it); measured wall time ${lambdaGbSeconds(cal).toFixed(3)} in calibration (dynalite answers in ~1 ms)`);
   line(`  per invocation in calibration: ${Object.entries(CALIBRATION!.profile).map(([fn, p]) => `${fn} ${p.computeMs.toFixed(1)} ms compute + ${CALL_KINDS.filter((k) => p.calls[k] > 0).map((k) => `${p.calls[k].toFixed(1)} ${k}`).join(', ')}`).join('; ')}`);
   line(`  ${Object.entries(priced(per)).map(([k, v]) => `${k} ${usd(v)}`).join('; ')}`);
+  // A tick granting 1,000 slots on AWS: per grant a GetItem, a conditional PutItem and a
+  // SendTaskSuccess, 32 at a time; plus the WAITING listing (a Query, ten BatchGetItems of 100) and
+  // three COUNT queries.
+  const grantMs = 2 * AWS_LATENCY_MS.dynamodb + AWS_LATENCY_MS.stepfunctions;
+  const tickMs = (1000 * grantMs) / 32 + 14 * AWS_LATENCY_MS.dynamodb;
+  line(`  a tick granting 1,000 slots, modelled on AWS: ${(tickMs / 1000).toFixed(1)} s (1,000 × ${grantMs} ms / 32 at a time + listing and counts)`);
   line();
 
   // Per running job-hour: heartbeats at the deployed interval + one sweep a minute.

@@ -133,6 +133,7 @@ export class SimCloud implements ComputeProvider {
   private nextSerial = 1;
   /** Set by endRuns(): every run from then on lasts at most this many simulated seconds. */
   private runsEndWithin?: number;
+  private preemptionsStopped = false;
   private closed = false;
   private readonly now: () => number;
   readonly stats: SimStats = {
@@ -271,6 +272,11 @@ export class SimCloud implements ComputeProvider {
     return n;
   }
 
+  /** The spot market calms down: no preemption from now on (those already warned still end). */
+  stopPreemptions(): void {
+    this.preemptionsStopped = true;
+  }
+
   /** Stops every timer and agent (the bench's end). */
   close(): void {
     this.closed = true;
@@ -337,7 +343,7 @@ export class SimCloud implements ComputeProvider {
   }
 
   private async preempt(inst: SimInstance): Promise<void> {
-    if (inst.state !== 'running') return;
+    if (inst.state !== 'running' || this.preemptionsStopped) return;
     this.stats.preempted += 1;
     await this.emit({
       source: 'aws.ec2',

@@ -139,7 +139,9 @@ export async function startSimPlane(o: SimPlaneOptions): Promise<SimPlane> {
     endpoint,
     region: 'us-east-1',
     credentials: { accessKeyId: 'sim', secretAccessKey: 'sim' },
-    requestHandler: { httpAgent: new Agent({ keepAlive: true, maxSockets: 128 }) },
+    // Thousands of simulated jobs queue requests behind 128 sockets on purpose (dynalite answers one
+    // at a time anyway): no warning about it.
+    requestHandler: { httpAgent: new Agent({ keepAlive: true, maxSockets: 128 }), socketAcquisitionWarningTimeout: 3_600_000 },
     maxAttempts: 5,
   });
   if (o.leanDynamoClient) {
