@@ -9,7 +9,3 @@ export async function agentScript(): Promise<string> {
   cached ??= await readFile(new URL('./agent.sh', import.meta.url), 'utf8').catch(() => readFile(new URL('./agent.sh', `file://${process.cwd()}/`), 'utf8'));
   return cached;
 }
-
-export function agentScriptPath(): string {
-  return new URL('./agent.sh', import.meta.url).pathname;
-}

@@ -22,8 +22,8 @@ import { hmacAgentTokens } from '../core/usecases/agent-token.ts';
 import { createHandler as createApiHandler } from '../lambdas/api/handler.ts';
 import { createHandler as createWorkflowHandler } from '../lambdas/workflow/handler.ts';
 import { createHandler as createEventsHandler } from '../lambdas/events/handler.ts';
-import { schedulerTick } from '../core/usecases/scheduler.ts';
-import { agentScriptPath } from '../agent/script.ts';
+import { schedulerTick, onWorkflowExecutionEnded } from '../core/usecases/scheduler.ts';
+import { AGENT_SCRIPT_PATH } from '../agent/protocol.ts';
 import { DEFAULT_BACKOFF } from '../core/recovery/backoff.ts';
 import { FileFaultSource, faultsPath, withLaunchFaults } from './faults.ts';
 
@@ -133,7 +133,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   // SKYLESS_LOCAL_BOOT_HANG (fault injection): comma-separated instance IDs (local-<job>-<task>-<attempt>-<node>)
   // whose machine hangs at boot: it runs, but its agent never starts, so the node never registers.
   const bootHang = new Set((process.env.SKYLESS_LOCAL_BOOT_HANG ?? '').split(',').map((s) => s.trim()).filter(Boolean));
-  const provider = new ProcessProvider({ stateDir: root, agentScript: agentScriptPath(), apiUrl: url, heartbeatSeconds: settings.heartbeatSeconds, faults, bootHang: (id) => bootHang.has(id) });
+  const provider = new ProcessProvider({ stateDir: root, agentScript: AGENT_SCRIPT_PATH, apiUrl: url, heartbeatSeconds: settings.heartbeatSeconds, faults, bootHang: (id) => bootHang.has(id) });
   const bus = new LocalEventBus(join(root, 'events.jsonl'));
   const definitionText = await readFile(new URL('../statemachines/job.asl.json', import.meta.url), 'utf8');
 
@@ -166,7 +166,12 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     functions: { workflow: workflowFn },
     ids: { token: () => randomBytes(24).toString('base64url'), uuid: () => randomUUID() },
     onExecutionEnd: (end) => {
-      if (end.status !== 'SUCCEEDED' && !stopping) log('workflow execution ended abnormally', { ...end });
+      if (end.status === 'SUCCEEDED' || stopping) return;
+      log('workflow execution ended abnormally', { ...end });
+      // As the Step Functions status-change event does on AWS: nothing drives the job any more.
+      void onWorkflowExecutionEnded(deps, { name: end.name, status: end.status, error: end.error, cause: end.cause }).catch((err) =>
+        log('handling the end of a workflow execution failed', { name: end.name, error: String(err) }),
+      );
     },
   });
   deps = {
