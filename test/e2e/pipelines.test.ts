@@ -178,6 +178,14 @@ describe('pipelines on the local default', () => {
     const id = submittedId((await e.run(['jobs', 'launch', '-y', '-d', y])).stdout);
     await e.waitForJob(id, (j) => j.tasks[1].status === 'RUNNING');
     await waitForFile(started1);
+    // The agent ships output every half second; a preemption loses what it had not shipped yet (as a
+    // VM's would). Preempt only once attempt 1's lines are stored, since the check below reads them.
+    for (const deadline = Date.now() + 20_000; ; ) {
+      const shipped = (await e.run(['jobs', 'logs', '--no-follow', String(id), 'stage-b'])).stdout;
+      if (shipped.includes('ATTEMPT_TASK_IDS=')) break;
+      if (Date.now() > deadline) throw new Error(`attempt 1 of stage-b shipped no output in 20 s:\n${shipped}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
     const before = await e.waitForJob(id, () => true);
     const p = await e.run(['local', 'preempt', String(id)]);
     expect(p.code, p.stdout + p.stderr).toBe(0);
