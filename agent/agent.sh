@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # skyless node agent. Contract: agent/PROTOCOL.md. Needs only bash (>= 4.2), curl, tar, gzip and
-# coreutils, which every cloud image has. It travels in EC2 user data (<= 16 KB with its bootstrap),
-# so it stays small. Runs once per node: register, fetch files, setup, barrier, run, report.
+# coreutils, which every cloud image has (and the cloud's CLI, `aws` or `gsutil`, for bucket mounts).
+# The user-data bootstrap downloads it from the API. Runs once per node: register, fetch files, setup,
+# barrier, run, report.
 set -o pipefail
 
 API=${SKYLESS_API_URL:?SKYLESS_API_URL is not set}
@@ -12,6 +13,7 @@ PATIENCE=${SKYLESS_API_PATIENCE_SECONDS:-600}
 GRACE=${SKYLESS_KILL_GRACE_SECONDS:-5}
 POLL=${SKYLESS_INTERRUPTION_POLL_SECONDS:-5}
 HB=${SKYLESS_HEARTBEAT_SECONDS:-10}
+SAVE=30            # seconds between saves of saved mounts (the register reply's saveSeconds)
 CHUNK=1048576
 ST=$WORK/.agent    # the agent's own state; the user's files live beside it, never in it
 LOG=$ST/output.log # combined setup+run output, shipped by byte offset
@@ -95,6 +97,8 @@ finish() {
   local why; why=$(cat "$ST/abort" 2>/dev/null)
   say "stopping: $why"
   stop_user
+  kill $SAVER_PID 2>/dev/null
+  save_mounts # whatever stopped the node, what the commands wrote to a mounted bucket is kept
   [ "$why" = cancel ] && flush # CANCEL: the user still gets what the commands printed
   stop_helpers
   case $why in cancel|gone) exit 0 ;; *) exit 1 ;; esac
@@ -102,7 +106,7 @@ finish() {
 trap finish USR1
 trap 'echo "signal" >"$ST/abort"; finish' TERM INT
 
-stop_helpers() { kill $HB_PID $SHIP_PID $WATCH_PID 2>/dev/null; }
+stop_helpers() { kill $HB_PID $SHIP_PID $WATCH_PID $SAVER_PID 2>/dev/null; }
 helper() { trap 'kill $NAP 2>/dev/null; exit 0' TERM; "$@"; }
 
 beat() {
@@ -155,6 +159,7 @@ watch() { # the cloud's interruption notice, reported once
     if [ -n "$r" ]; then
       say "interruption notice: $r"
       api POST /agent/interrupted -H "$CT" -d "{\"reason\":\"$(jstr "$CLOUD interruption notice: $r")\"}"
+      save_mounts # the node has about two minutes left (EC2), or 30 s (GCE)
       return
     fi
     nap "$POLL"
@@ -186,6 +191,40 @@ cloud_copy() { # URI DEST with the cloud's CLI: a prefix is copied as a director
     *) echo "unsupported URI $u"; return 1 ;;
   esac
 }
+# Saved mounts (PROTOCOL.md): `mirror` fetches the prefix (empty if there is none yet, but the bucket
+# must exist) and both it and `save` are saved back with save_mounts. $ST/saves lists them, base64,
+# one "dest uri" per line, so that every helper process sees them.
+mirror_fetch() { # URI DEST
+  local u=$1 d=$2 b
+  b=${u#*://}; b=${b%%/*}
+  case $u in
+    s3://*) aws s3 ls "s3://$b" >/dev/null || { echo "bucket s3://$b does not exist or this node may not read it"; return 1; }
+            mkdir -p "$d" && aws s3 sync --only-show-errors "${u%/}/" "$d" ;;
+    gs://*) gsutil -q ls -b "gs://$b" >/dev/null || { echo "bucket gs://$b does not exist or this node may not read it"; return 1; }
+            mkdir -p "$d" && gsutil -m -q rsync -r "${u%/}/" "$d" ;;
+    file://*) mkdir -p "${u#file://}" "$d" && cp -a "${u#file://}/." "$d" ;;
+    *) echo "unsupported URI $u"; return 1 ;;
+  esac
+}
+# Saves every saved mount: new and changed files go to the bucket, nothing is deleted there.
+save_mounts() {
+  local d u rc=0
+  [ -s "$ST/saves" ] || return 0
+  while read -r d u; do
+    unb64 "$d"; d=$B64; unb64 "$u"; u=$B64
+    [ -d "$d" ] || continue
+    case $u in
+      s3://*) aws s3 sync --only-show-errors "$d" "${u%/}/" ;;
+      gs://*) gsutil -m -q rsync -r "$d" "${u%/}/" ;;
+      file://*) mkdir -p "${u#file://}" && cp -a "$d/." "${u#file://}/" ;;
+      *) echo "unsupported URI $u"; false ;;
+    esac </dev/null >>"$LOG" 2>&1 || { note "could not save $d to $u"; rc=1; }
+  done <"$ST/saves"
+  return $rc
+}
+saver() { while :; do nap "$SAVE"; save_mounts; done; }
+# The node's work is over: a last save, before the exit report (a later task may read the bucket).
+end_saves() { kill $SAVER_PID 2>/dev/null; SAVER_PID=; save_mounts; }
 link_dir() { # DIR DEST: DEST becomes DIR itself (cloud local's MOUNT of a bucket, which is a directory)
   mkdir -p "$1" "$(dirname "$2")" && { [ ! -d "$2" ] || [ -L "$2" ] || rmdir "$2"; } && ln -sfn "$1" "$2"
 }
@@ -195,8 +234,14 @@ files() { # workdir and file mounts; output goes to the log
   for m in "${MOUNTS[@]}"; do
     read -r dest kind src <<<"$m"
     unb64 "$dest"; dest=$(dest_path "$B64"); unb64 "$src"; src=$B64
-    case $kind in url) untar "$src" "$(dirname "$dest")" ;; link) link_dir "$src" "$dest" ;; *) cloud_copy "$src" "$dest" ;; esac >>"$LOG" 2>&1 ||
-      { note "could not fetch file mount $dest"; return 1; }
+    case $kind in
+      url) untar "$src" "$(dirname "$dest")" ;;
+      link) link_dir "$src" "$dest" ;;
+      mirror) mirror_fetch "$src" "$dest" ;;
+      save) true ;;
+      *) cloud_copy "$src" "$dest" ;;
+    esac >>"$LOG" 2>&1 || { note "could not fetch file mount $dest"; return 1; }
+    case $kind in mirror|save) printf '%s %s\n' "$(printf '%s' "$dest" | base64 -w0)" "$(printf '%s' "$src" | base64 -w0)" >>"$ST/saves" ;; esac
   done
 }
 
@@ -243,6 +288,7 @@ while read -r k a b c; do
     rank) RANK=$a ;;
     heartbeatSeconds) [[ $a =~ ^[0-9]+$ ]] && HB=$a ;;
     logChunkBytes) [[ $a =~ ^[0-9]+$ ]] && CHUNK=$a ;;
+    saveSeconds) [[ $a =~ ^[1-9][0-9]*$ ]] && SAVE=$a ;;
     env) if [[ $a =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]]; then unb64 "$b"; EN+=("$a"); EV+=("$B64")
          else say "skipping env variable with an invalid name: $a"; fi ;;
     setup) unb64 "$a"; printf '%s' "$B64" >"$ST/setup.sh"; HAS_SETUP=1 ;;
@@ -261,8 +307,13 @@ helper ship & SHIP_PID=$!
 case $CLOUD in aws|gcp) helper watch & WATCH_PID=$! ;; esac
 
 RC=0
+: >"$ST/saves"
 if ! files; then RC=97
-elif [ -n "$HAS_SETUP" ]; then user setup; fi
+else
+  [ -s "$ST/saves" ] && { helper saver & SAVER_PID=$!; }
+  [ -n "$HAS_SETUP" ] && user setup
+fi
+((RC != 0)) && end_saves
 report SETUP $RC
 while [ "$ACTION" = WAIT ]; do
   echo WAIT >"$ST/phase"
@@ -273,6 +324,7 @@ if [ $RC = 0 ] && [ "$ACTION" = RUN ]; then
   echo RUN >"$ST/phase"
   RC=0
   [ -n "$HAS_RUN" ] && user run
+  end_saves
   report RUN $RC
 fi
 stop_helpers

@@ -16,8 +16,28 @@ export type AgentPhase = 'SETUP' | 'RUN' | 'WAIT';
  * Workdir/file-mount archives are GETs of gzipped tars; `uri` mounts are copied by the cloud CLI (or,
  * for `file://` on cloud `local`, from a directory of the machine); `link` mounts (cloud `local` only:
  * a bucket there is a directory of the machine) make `dest` that directory itself, a live mount.
+ *
+ * Saved mounts (a bucket mounted with mode MOUNT or MOUNT_CACHED on a cloud with no live link):
+ * `mirror` copies the bucket prefix down like `uri` (an empty or missing prefix gives an empty
+ * directory; the bucket itself must exist), and `save` fetches nothing (it follows a `url` mount of
+ * the same dest). Both then save `dest` back to the URI (new and changed files; nothing is deleted)
+ * every `saveSeconds` while the node works, when a phase ends, on an interruption notice and when the
+ * node stops, so a preempted job's next attempt finds what the last one wrote.
  */
-export type AgentFileMount = { dest: string; url: string } | { dest: string; uri: string } | { dest: string; link: string };
+export type AgentFileMount =
+  | { dest: string; url: string }
+  | { dest: string; uri: string }
+  | { dest: string; link: string }
+  | { dest: string; mirror: string }
+  | { dest: string; save: string };
+
+/** How the encoded line names each mount kind. */
+const MOUNT_KINDS = ['url', 'uri', 'link', 'mirror', 'save'] as const;
+type MountKind = (typeof MOUNT_KINDS)[number];
+
+function mountKind(mount: AgentFileMount): MountKind {
+  return MOUNT_KINDS.find((k) => k in mount)!;
+}
 
 export interface RegisterWaitReply {
   state: 'WAIT';
@@ -36,6 +56,8 @@ export interface RegisterReadyReply {
   run?: string;
   workdir?: { url: string };
   fileMounts: AgentFileMount[];
+  /** How often saved mounts (`mirror`, `save`) are saved while the node works; present when any is. */
+  saveSeconds?: number;
   heartbeatSeconds: number;
   logChunkBytes: number;
 }
@@ -103,10 +125,10 @@ export function encodeRegisterReplyText(reply: RegisterReply): string {
   if (reply.setup !== undefined) lines.push(`setup ${b64(reply.setup)}`);
   if (reply.run !== undefined) lines.push(`run ${b64(reply.run)}`);
   if (reply.workdir) lines.push(`workdir ${b64(reply.workdir.url)}`);
+  if (reply.saveSeconds !== undefined) lines.push(`saveSeconds ${reply.saveSeconds}`);
   for (const mount of reply.fileMounts) {
-    if ('url' in mount) lines.push(`mount ${b64(mount.dest)} url ${b64(mount.url)}`);
-    else if ('link' in mount) lines.push(`mount ${b64(mount.dest)} link ${b64(mount.link)}`);
-    else lines.push(`mount ${b64(mount.dest)} uri ${b64(mount.uri)}`);
+    const kind = mountKind(mount);
+    lines.push(`mount ${b64(mount.dest)} ${kind} ${b64((mount as Partial<Record<MountKind, string>>)[kind]!)}`);
   }
   return lines.join('\n') + '\n';
 }
@@ -141,10 +163,8 @@ export function decodeRegisterReplyText(text: string): RegisterReply {
         workdir = { url: unb64(a) };
         break;
       case 'mount':
-        if (b === 'url') fileMounts.push({ dest: unb64(a), url: unb64(c) });
-        else if (b === 'uri') fileMounts.push({ dest: unb64(a), uri: unb64(c) });
-        else if (b === 'link') fileMounts.push({ dest: unb64(a), link: unb64(c) });
-        else throw new ValidationError(`${where}: mount kind must be url, uri or link, got ${JSON.stringify(b)}`);
+        if (!(MOUNT_KINDS as readonly string[]).includes(b)) throw new ValidationError(`${where}: mount kind must be one of ${MOUNT_KINDS.join(', ')}, got ${JSON.stringify(b)}`);
+        fileMounts.push({ dest: unb64(a), [b]: unb64(c) } as AgentFileMount);
         break;
       default:
         if (a === undefined) throw new ValidationError(`${where}: ${JSON.stringify(line)} has no value`);
@@ -169,6 +189,7 @@ export function decodeRegisterReplyText(text: string): RegisterReply {
     ...(run !== undefined ? { run } : {}),
     ...(workdir ? { workdir } : {}),
     fileMounts,
+    ...(fields.has('saveSeconds') ? { saveSeconds: num('saveSeconds') } : {}),
     heartbeatSeconds: num('heartbeatSeconds'),
     logChunkBytes: num('logChunkBytes'),
   };

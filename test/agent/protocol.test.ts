@@ -62,6 +62,23 @@ describe('register reply, text form', () => {
     expect(() => encodeRegisterReplyText(ready({ env: { 'BAD-NAME': 'x' } }))).toThrow(/BAD-NAME/);
   });
 
+  it('round-trips every mount kind, and saveSeconds', () => {
+    const reply = ready({
+      fileMounts: [
+        { dest: '~/data', url: 'http://127.0.0.1:1/files/m?sig=1' },
+        { dest: '/datasets', uri: 's3://bucket/imagenet' },
+        { dest: '/shared', link: '/home/u/.skyless/buckets/shared' },
+        { dest: '/ckpt', mirror: 's3://ckpt/run 1/' },
+        { dest: '/out', save: 'gs://outputs' },
+      ],
+      saveSeconds: 30,
+    });
+    const text = encodeRegisterReplyText(reply);
+    expect(text).toContain('\nsaveSeconds 30\n');
+    expect(text).toMatch(/\nmount \S+ mirror \S+\n/);
+    expect(decodeRegisterReplyText(text)).toEqual(reply);
+  });
+
   it('refuses a malformed text reply, naming the line', () => {
     expect(() => decodeRegisterReplyText('state READY\nmount eA== ftp eA==\n')).toThrow(/line 2/);
     expect(() => decodeRegisterReplyText('state MAYBE\n')).toThrow(/WAIT or READY/);

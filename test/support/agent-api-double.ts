@@ -25,8 +25,10 @@ export interface AgentApiScenario {
   run?: string;
   /** Gzipped tar of the workdir's contents. */
   workdirTarGz?: Uint8Array;
-  /** `tarGz`: served as a signed URL (archive layout per PROTOCOL.md); `uri`: passed through. */
-  fileMounts?: Array<{ dest: string; tarGz: Uint8Array } | { dest: string; uri: string }>;
+  /** `tarGz`: served as a signed URL (archive layout per PROTOCOL.md); any other kind: passed through. */
+  fileMounts?: Array<{ dest: string; tarGz: Uint8Array } | Exclude<AgentFileMount, { url: string }>>;
+  /** Sent when given (the API sends it when a mount is saved back). */
+  saveSeconds?: number;
   /** Default 1. */
   heartbeatSeconds?: number;
   /** Default 64 KiB. Bigger chunks are answered 413. */
@@ -308,7 +310,7 @@ export class AgentApiDouble {
     this.readyAt ??= Date.now();
     const nodeIps = this.nodes.map((n) => n.ip as string);
     const fileMounts: AgentFileMount[] = (this.scenario.fileMounts ?? []).map((mount, index) =>
-      'uri' in mount ? { dest: mount.dest, uri: mount.uri } : { dest: mount.dest, url: this.fileUrl(`mount-${index}`) },
+      'tarGz' in mount ? { dest: mount.dest, url: this.fileUrl(`mount-${index}`) } : mount,
     );
     return {
       state: 'READY',
@@ -325,6 +327,7 @@ export class AgentApiDouble {
       ...(this.scenario.run !== undefined ? { run: this.scenario.run } : {}),
       ...(this.scenario.workdirTarGz ? { workdir: { url: this.fileUrl('workdir') } } : {}),
       fileMounts,
+      ...(this.scenario.saveSeconds !== undefined ? { saveSeconds: this.scenario.saveSeconds } : {}),
       heartbeatSeconds: this.scenario.heartbeatSeconds ?? 1,
       logChunkBytes: this.logChunkBytes,
     };

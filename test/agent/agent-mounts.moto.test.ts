@@ -1,0 +1,152 @@
+// Saved mounts (agent/PROTOCOL.md): a bucket mounted with mode MOUNT is copied down, then saved back
+// while the node works, before each exit report, on an interruption notice and when the node is
+// stopped. The real agent, the real `aws` CLI and moto's S3: what a preempted job's next attempt
+// finds is what the last one wrote. Needs moto_server and the aws CLI; fails loudly without them.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { AgentApiDouble } from '../support/agent-api-double.ts';
+import { startMoto, awsTestClientConfig, type RunningMoto } from '../support/moto.ts';
+import { FILES_FAILED_EXIT_CODE } from '../../agent/protocol.ts';
+import { agentExit, sleep, startAgent, stopAllAgents, tarGz } from './helpers.ts';
+
+const phases = (d: AgentApiDouble) => d.node(0).exits.map((e) => [e.phase, e.exitCode]);
+
+let moto: RunningMoto;
+let s3: S3Client;
+let double: AgentApiDouble | undefined;
+let awsEnv: Record<string, string>;
+let bucketCount = 0;
+
+beforeAll(async () => {
+  // The agent calls the aws CLI as a node would; it must be here (pip install awscli).
+  execFileSync('aws', ['--version'], { stdio: 'pipe' });
+  moto = await startMoto();
+  s3 = new S3Client(awsTestClientConfig(moto.endpoint));
+  awsEnv = {
+    AWS_ENDPOINT_URL: moto.endpoint,
+    AWS_ACCESS_KEY_ID: 'testing',
+    AWS_SECRET_ACCESS_KEY: 'testing',
+    AWS_DEFAULT_REGION: 'us-east-1',
+    // The agent's HOME is a scratch directory; pyenv's shims find their Python through this.
+    ...(process.env.PYENV_ROOT ? { PYENV_ROOT: process.env.PYENV_ROOT } : { PYENV_ROOT: `${process.env.HOME}/.pyenv` }),
+  };
+}, 60_000);
+
+afterEach(async () => {
+  await stopAllAgents();
+  await double?.close();
+  double = undefined;
+});
+
+afterAll(async () => {
+  s3?.destroy();
+  await moto?.stop();
+});
+
+async function newBucket(objects: Record<string, string> = {}): Promise<string> {
+  const bucket = `ckpt-${++bucketCount}-${process.pid}`;
+  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  for (const [key, body] of Object.entries(objects)) await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
+  return bucket;
+}
+
+async function keys(bucket: string): Promise<string[]> {
+  const r = await s3.send(new ListObjectsV2Command({ Bucket: bucket }));
+  return (r.Contents ?? []).map((o) => o.Key!).sort();
+}
+
+async function text(bucket: string, key: string): Promise<string> {
+  return (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body!.transformToString();
+}
+
+async function until(what: string, check: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+describe('saved mounts (MOUNT-mode buckets) on aws', () => {
+  it('fetches the prefix, saves new files while the run works, and saves the rest before reporting the exit', async () => {
+    const bucket = await newBucket({ 'run1/step-0.txt': 'from attempt 1\n', 'other/x.txt': 'not fetched\n' });
+    double = await AgentApiDouble.start({
+      numNodes: 1,
+      fileMounts: [{ dest: 'ckpt', mirror: `s3://${bucket}/run1` }],
+      saveSeconds: 1,
+      run: 'cat ckpt/step-0.txt; ls ckpt; echo one > ckpt/step-1.txt; while [ ! -e stop ]; do sleep 0.1; done; echo two > ckpt/step-2.txt',
+    });
+    const agent = startAgent(double, 0, { cloud: 'aws', env: awsEnv });
+    // Saved while the run is still working (the periodic save), not only at the end.
+    await until('step-1 saved during the run', async () => (await keys(bucket)).includes('run1/step-1.txt'));
+    expect(phases(double)).toEqual([['SETUP', 0]]);
+    execFileSync('touch', [`${agent.workDir}/stop`]);
+    expect(await agentExit(agent)).toBe(0);
+    expect(phases(double)).toEqual([
+      ['SETUP', 0],
+      ['RUN', 0],
+    ]);
+    // The last file, written just before the run ended, was saved before the exit report.
+    expect(await keys(bucket)).toEqual(['other/x.txt', 'run1/step-0.txt', 'run1/step-1.txt', 'run1/step-2.txt']);
+    expect(await text(bucket, 'run1/step-2.txt')).toBe('two\n');
+    expect(double.logText(0)).toBe('from attempt 1\nstep-0.txt\n');
+  });
+
+  it('starts from an empty directory when the prefix has nothing yet, but refuses a bucket that does not exist', async () => {
+    const bucket = await newBucket();
+    double = await AgentApiDouble.start({ numNodes: 1, fileMounts: [{ dest: '~/fresh', mirror: `s3://${bucket}/new/` }], saveSeconds: 30, run: 'ls -A ~/fresh | wc -l; echo hi > ~/fresh/a.txt' });
+    let agent = startAgent(double, 0, { cloud: 'aws', env: awsEnv });
+    expect(await agentExit(agent)).toBe(0);
+    expect(phases(double)).toEqual([
+      ['SETUP', 0],
+      ['RUN', 0],
+    ]);
+    expect(double.logText(0).trim()).toBe('0');
+    expect(await keys(bucket)).toEqual(['new/a.txt']);
+    await double.close();
+
+    double = await AgentApiDouble.start({ numNodes: 1, fileMounts: [{ dest: 'ckpt', mirror: 's3://no-such-bucket-here/x' }], setup: 'touch "$HOME/setup-ran"', run: 'true' });
+    agent = startAgent(double, 0, { cloud: 'aws', env: awsEnv });
+    expect(await agentExit(agent)).toBe(0);
+    expect(phases(double)).toEqual([['SETUP', FILES_FAILED_EXIT_CODE]]);
+    expect(double.logText(0)).toContain('bucket s3://no-such-bucket-here does not exist or this node may not read it');
+    expect(double.logText(0)).toContain('skyless: could not fetch file mount');
+  });
+
+  it('saves an uploaded directory to its named bucket (`save`), and saves at once on a spot interruption notice', async () => {
+    const bucket = await newBucket();
+    double = await AgentApiDouble.start({
+      numNodes: 1,
+      fileMounts: [
+        { dest: 'out', tarGz: tarGz({ 'out/seed.txt': 'uploaded with the job\n' }) },
+        { dest: 'out', save: `s3://${bucket}` },
+      ],
+      saveSeconds: 3600, // no periodic save in this test: only the notice can save
+      run: 'echo progress > out/progress.txt; sleep 300',
+    });
+    const agent = startAgent(double, 0, { cloud: 'aws', env: { ...awsEnv, SKYLESS_INTERRUPTION_POLL_SECONDS: '1' } });
+    await until('the run started', async () => double!.node(0).heartbeats.some((h) => h.phase === 'RUN'));
+    await sleep(300);
+    expect(await keys(bucket)).toEqual([]);
+    double.interruptSpot();
+    await until('saved on the interruption notice', async () => (await keys(bucket)).length === 2);
+    expect(await keys(bucket)).toEqual(['progress.txt', 'seed.txt']);
+    expect(double.node(0).interrupted).toHaveLength(1);
+    process.kill(-agent.pid, 'SIGKILL');
+  });
+
+  it('saves what the run wrote when the node is cancelled', async () => {
+    const bucket = await newBucket();
+    double = await AgentApiDouble.start({
+      numNodes: 1,
+      fileMounts: [{ dest: 'ckpt', mirror: `s3://${bucket}/c` }],
+      saveSeconds: 3600,
+      run: 'echo partial > ckpt/partial.txt; sleep 300',
+      cancelAfterMs: 1500,
+    });
+    const agent = startAgent(double, 0, { cloud: 'aws', env: awsEnv });
+    expect(await agentExit(agent)).toBe(0);
+    expect(await keys(bucket)).toEqual(['c/partial.txt']);
+  });
+});
