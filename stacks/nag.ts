@@ -73,14 +73,15 @@ export function addNagSuppressions(stack: SkylessStack): void {
     true,
   );
 
-  if (stack.settings.nodeReadBuckets.length) {
+  const nodeBuckets = [...new Set([...stack.settings.nodeReadBuckets, ...stack.settings.nodeWriteBuckets])];
+  if (nodeBuckets.length) {
     NagSuppressions.addResourceSuppressions(
       stack.nodes.role,
       [
         {
           id: 'AwsSolutions-IAM5',
-          reason: 'Nodes read s3:// file mounts from the buckets the operator listed (nodeReadBuckets); object keys are the users\' choice, read-only (s3:GetObject).',
-          appliesTo: stack.settings.nodeReadBuckets.map((b) => `Resource::arn:<AWS::Partition>:s3:::${b}/*`),
+          reason: 'Nodes read s3:// file mounts from the buckets the operator listed (nodeReadBuckets, nodeWriteBuckets) and save MOUNT-mode mounts to nodeWriteBuckets (s3:PutObject only, never delete); object keys are the users\' choice.',
+          appliesTo: nodeBuckets.map((b) => `Resource::arn:<AWS::Partition>:s3:::${b}/*`),
         },
       ],
       true,

@@ -24,6 +24,8 @@ export interface SkylessSettings {
   vpcId?: string;
   /** Buckets nodes may read (s3:// file mounts); empty = nodes get no AWS permissions at all. */
   nodeReadBuckets: string[];
+  /** Buckets nodes may also write to: buckets mounted with mode MOUNT, saved back by the node. */
+  nodeWriteBuckets: string[];
   /** Keep the table and the bucket when the stack is deleted (default true: job history and logs survive `cdk destroy`). */
   retainData: boolean;
   /** Steady-state requests per second the HTTP API accepts (agents heartbeat through it), and the burst. */
@@ -42,6 +44,7 @@ export const DEFAULT_SETTINGS: Omit<SkylessSettings, 'deployment'> = {
   allowedRegions: [],
   logRetentionDays: 90,
   nodeReadBuckets: [],
+  nodeWriteBuckets: [],
   retainData: true,
   apiRateLimit: 200,
   apiBurstLimit: 400,
@@ -63,7 +66,7 @@ const VPC_PATTERN = /^vpc-[0-9a-f]{8,17}$/;
 /** Context keys read by settingsFromContext (also the prop names). */
 export const CONTEXT_KEYS = [
   'deployment', 'maxLaunching', 'maxRunning', 'allowedRegions', 'logRetentionDays', 'gcpCredentialsSecretArn',
-  'vpcId', 'nodeReadBuckets', 'retainData', 'apiRateLimit', 'apiBurstLimit',
+  'vpcId', 'nodeReadBuckets', 'nodeWriteBuckets', 'retainData', 'apiRateLimit', 'apiBurstLimit',
 ] as const;
 
 function positiveInt(key: string, v: unknown, max: number): number {
@@ -132,6 +135,7 @@ export function resolveSettings(raw: Partial<Record<(typeof CONTEXT_KEYS)[number
   }
   if (raw.vpcId !== undefined && raw.vpcId !== '') s.vpcId = matching('vpcId', raw.vpcId, VPC_PATTERN, 'a VPC id (vpc-…)');
   if (raw.nodeReadBuckets !== undefined) s.nodeReadBuckets = stringList('nodeReadBuckets', raw.nodeReadBuckets, BUCKET_PATTERN, 'S3 bucket name');
+  if (raw.nodeWriteBuckets !== undefined) s.nodeWriteBuckets = stringList('nodeWriteBuckets', raw.nodeWriteBuckets, BUCKET_PATTERN, 'S3 bucket name');
   if (raw.retainData !== undefined) s.retainData = bool('retainData', raw.retainData);
   if (raw.apiRateLimit !== undefined) s.apiRateLimit = positiveInt('apiRateLimit', raw.apiRateLimit, 10_000);
   if (raw.apiBurstLimit !== undefined) s.apiBurstLimit = positiveInt('apiBurstLimit', raw.apiBurstLimit, 5_000);

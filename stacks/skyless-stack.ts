@@ -96,7 +96,7 @@ export class SkylessStack extends Stack {
     }
 
     this.storage = new Storage(this, 'Storage', { logRetentionDays: s.logRetentionDays, retainData: s.retainData });
-    this.nodes = new NodeAccess(this, 'Nodes', { deployment: s.deployment, vpcId: s.vpcId, readBuckets: s.nodeReadBuckets });
+    this.nodes = new NodeAccess(this, 'Nodes', { deployment: s.deployment, vpcId: s.vpcId, readBuckets: s.nodeReadBuckets, writeBuckets: s.nodeWriteBuckets });
     this.bus = new events.EventBus(this, 'Bus', { eventBusName: names.eventBus, description: 'skyless: Managed Job Status Change out, Launch Managed Job in' });
     this.agentKey = new secretsmanager.Secret(this, 'AgentKey', {
       description: `skyless ${s.deployment}: HMAC key of the scoped agent tokens`,

@@ -3,7 +3,7 @@
 //
 // A node talks to the control plane only through the HTTPS API with its scoped agent token, so its
 // role has no permissions at all unless the operator lists buckets for s3:// file mounts
-// (nodeReadBuckets). The security group has no ingress from anywhere but its own members: the nodes
+// (nodeReadBuckets), and buckets mounted with mode MOUNT, which nodes save back to (nodeWriteBuckets). The security group has no ingress from anywhere but its own members: the nodes
 // of a multi-node task reach each other (torch.distributed, MPI), nothing else reaches them.
 // Egress is open: jobs install packages and pull images and data sets from the internet.
 
@@ -18,6 +18,8 @@ export interface NodeAccessProps {
   vpcId?: string;
   /** Buckets nodes may read objects from (s3:// file mounts). */
   readBuckets: string[];
+  /** Buckets nodes may also write objects to (MOUNT-mode bucket mounts are saved back). */
+  writeBuckets?: string[];
 }
 
 export class NodeAccess extends Construct {
@@ -32,19 +34,31 @@ export class NodeAccess extends Construct {
       assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com'),
       description: `skyless ${props.deployment} job nodes`,
     });
-    if (props.readBuckets.length) {
+    const writeBuckets = props.writeBuckets ?? [];
+    // A bucket a node writes to is one it reads too (a MOUNT copies the prefix down first).
+    const readBuckets = [...new Set([...props.readBuckets, ...writeBuckets])];
+    if (readBuckets.length) {
       this.role.addToPrincipalPolicy(
         new iam.PolicyStatement({
           sid: 'ReadFileMountBuckets',
           actions: ['s3:ListBucket'],
-          resources: props.readBuckets.map((b) => `arn:${partition}:s3:::${b}`),
+          resources: readBuckets.map((b) => `arn:${partition}:s3:::${b}`),
         }),
       );
       this.role.addToPrincipalPolicy(
         new iam.PolicyStatement({
           sid: 'ReadFileMountObjects',
           actions: ['s3:GetObject'],
-          resources: props.readBuckets.map((b) => `arn:${partition}:s3:::${b}/*`),
+          resources: readBuckets.map((b) => `arn:${partition}:s3:::${b}/*`),
+        }),
+      );
+    }
+    if (writeBuckets.length) {
+      this.role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          sid: 'SaveMountedBuckets',
+          actions: ['s3:PutObject'],
+          resources: writeBuckets.map((b) => `arn:${partition}:s3:::${b}/*`),
         }),
       );
     }

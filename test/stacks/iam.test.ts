@@ -32,7 +32,7 @@ function allows(statements: Statement[], action: string, resource?: string): boo
 }
 
 beforeAll(() => {
-  s = synthSkyless({ allowedRegions: 'us-east-1,us-west-2', nodeReadBuckets: 'my-datasets' });
+  s = synthSkyless({ allowedRegions: 'us-east-1,us-west-2', nodeReadBuckets: 'my-datasets', nodeWriteBuckets: 'my-checkpoints' });
   all = iamStatements(s.json);
 }, SYNTH_TIMEOUT);
 afterAll(() => s?.cleanup());
@@ -103,7 +103,7 @@ describe('every policy', () => {
       /^arn:<AWS::Partition>:ec2:\*:<AWS::AccountId>:(instance|volume|subnet|security-group|network-interface|key-pair|spot-instances-request)\/\*$/,
       /^arn:<AWS::Partition>:ec2:\*::(image|snapshot)\/\*$/,
       /^arn:<AWS::Partition>:ssm:\*::parameter\/aws\/service\/(ami-amazon-linux-latest|deeplearning\/ami)\/\*$/,
-      /^arn:<AWS::Partition>:s3:::my-datasets\/\*$/, // nodeReadBuckets (operator's choice)
+      /^arn:<AWS::Partition>:s3:::my-(datasets|checkpoints)\/\*$/, // nodeReadBuckets, nodeWriteBuckets (operator's choice)
     ];
     for (const x of all) {
       for (const r of x.resources) {
@@ -140,10 +140,16 @@ describe('function roles', () => {
     }
   });
 
-  it('the node role reads only the listed buckets, and has no permission at all without them', () => {
+  it('the node role reads only the listed buckets, writes (never deletes) only the write buckets, and has no permission at all without them', () => {
     const node = all.filter((x) => x.roles.includes(s.logicalId(s.stack.nodes.role)));
-    expect(node.flatMap((x) => x.actions).sort()).toEqual(['s3:GetObject', 's3:ListBucket']);
-    expect(node.flatMap((x) => x.resources).sort()).toEqual(['arn:<AWS::Partition>:s3:::my-datasets', 'arn:<AWS::Partition>:s3:::my-datasets/*']);
+    expect([...new Set(node.flatMap((x) => x.actions))].sort()).toEqual(['s3:GetObject', 's3:ListBucket', 's3:PutObject']);
+    const arn = (r: string) => `arn:<AWS::Partition>:s3:::${r}`;
+    expect(allows(node, 's3:ListBucket', arn('my-datasets'))).toBe(true);
+    expect(allows(node, 's3:GetObject', arn('my-checkpoints/ckpt/step-1'))).toBe(true);
+    expect(allows(node, 's3:PutObject', arn('my-checkpoints/ckpt/step-1'))).toBe(true);
+    expect(allows(node, 's3:PutObject', arn('my-datasets/x'))).toBe(false);
+    expect(allows(node, 's3:GetObject', arn('someone-elses/x'))).toBe(false);
+    expect(allows(node, 's3:DeleteObject', arn('my-checkpoints/x'))).toBe(false);
     const bare = synthSkyless({});
     try {
       const nodeRole = bare.logicalId(bare.stack.nodes.role);

@@ -25,6 +25,7 @@ beforeAll(() => {
       deployment: 'team-a',
       allowedRegions: 'us-east-1,eu-west-1',
       nodeReadBuckets: 'datasets-a,datasets-b',
+      nodeWriteBuckets: 'checkpoints-a',
       gcpCredentialsSecretArn: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:skyless/gcp-AbC123',
       vpcId: 'vpc-0123456789abcdef0',
       retainData: false,

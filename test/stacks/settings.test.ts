@@ -30,6 +30,7 @@ describe('resolveSettings', () => {
     [{ gcpCredentialsSecretArn: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:gcp' }, /^gcpCredentialsSecretArn must be the complete ARN/],
     [{ vpcId: 'default' }, /^vpcId must be a VPC id/],
     [{ nodeReadBuckets: 'Bad_Bucket' }, /^nodeReadBuckets: 'Bad_Bucket' is not a valid S3 bucket name/],
+    [{ nodeWriteBuckets: 'x' }, /^nodeWriteBuckets: 'x' is not a valid S3 bucket name/],
     [{ retainData: 'yes' }, /^retainData must be true or false/],
   ])('refuses %j naming the key', (raw, message) => {
     expect(() => resolveSettings(raw)).toThrow(SettingsError);
