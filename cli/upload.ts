@@ -1,9 +1,10 @@
 // Packs a task's workdir and local file mounts (gzipped tar, with the `tar` library) and uploads them
 // through presigned URLs under one prefix the job record points at. Layout: agent/PROTOCOL.md.
 import { create } from 'tar';
-import { statSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import type { JobSpec } from '../core/spec/types.ts';
+import { archivedSources, lastComponent } from '../core/spec/node-mounts.ts';
 import type { Client } from './client.ts';
 
 export interface PackedFile {
@@ -28,21 +29,32 @@ export async function packJobFiles(spec: JobSpec, baseDir: string): Promise<Pack
       out.push({ name: `task-${t}/workdir.tar.gz`, bytes: await tarGz(dir, ['.']) });
     }
     for (const [i, m] of task.fileMounts.entries()) {
-      if (m.kind !== 'upload') continue;
-      const src = resolve(baseDir, m.source.replace(/^~(?=$|\/)/, process.env.HOME ?? '~'));
-      if (!statSync(src, { throwIfNoEntry: false })) throw new RangeError(`file_mounts.${m.dest}: ${m.source} does not exist (resolved to ${src})`);
+      const { single, list } = archivedSources(m);
+      if (single === undefined && list === undefined) continue;
+      const where = `file_mounts.${m.dest}${m.kind === 'storage' ? '.source' : ''}`;
+      const resolved = (source: string) => {
+        const src = resolve(baseDir, source.replace(/^~(?=$|\/)/, process.env.HOME ?? '~'));
+        if (!statSync(src, { throwIfNoEntry: false })) throw new RangeError(`${where}: ${source} does not exist (resolved to ${src})`);
+        return src;
+      };
       // One top-level entry named like the last component of dest, unpacked into dest's parent.
       const destName = basename(m.dest.replace(/\/+$/, ''));
-      if (basename(src) === destName) out.push({ name: `task-${t}/mount-${i}.tar.gz`, bytes: await tarGz(dirname(src), [basename(src)]) });
-      else {
-        const { mkdtempSync, cpSync, rmSync } = await import('node:fs');
-        const tmp = mkdtempSync(resolve(process.env.TMPDIR ?? '/tmp', 'skyless-pack-'));
-        try {
-          cpSync(src, resolve(tmp, destName), { recursive: true });
-          out.push({ name: `task-${t}/mount-${i}.tar.gz`, bytes: await tarGz(tmp, [destName]) });
-        } finally {
-          rmSync(tmp, { recursive: true, force: true });
+      const name = `task-${t}/mount-${i}.tar.gz`;
+      if (single !== undefined) {
+        const src = resolved(single);
+        if (basename(src) === destName) {
+          out.push({ name, bytes: await tarGz(dirname(src), [basename(src)]) });
+          continue;
         }
+      }
+      // Staged: one source under dest's name, or a list of sources each under its own last component.
+      const tmp = mkdtempSync(resolve(process.env.TMPDIR ?? '/tmp', 'skyless-pack-'));
+      try {
+        if (single !== undefined) cpSync(resolved(single), resolve(tmp, destName), { recursive: true });
+        for (const source of list ?? []) cpSync(resolved(source), resolve(tmp, destName, lastComponent(source)), { recursive: true });
+        out.push({ name, bytes: await tarGz(tmp, [destName]) });
+      } finally {
+        rmSync(tmp, { recursive: true, force: true });
       }
     }
   }

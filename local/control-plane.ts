@@ -56,6 +56,7 @@ export function localSettings(apiUrl: string, overrides: Partial<Settings> = {})
     cyclesPerExecution: 500,
     candidatesPerLaunchStep: 50,
     logChunkBytes: 64 * 1024,
+    mountSaveSeconds: envNumber('SKYLESS_MOUNT_SAVE_SECONDS', 30),
     allowedClouds: ['local'],
     ...overrides,
   };

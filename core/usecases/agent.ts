@@ -11,6 +11,7 @@ import type { Deps } from './deps.ts';
 import { mutateJob } from './mutate.ts';
 import { recordOutcome, signalWait, markLost } from './workflow-steps.ts';
 import { taskEnvironment } from './task-env.ts';
+import { planNodeMounts } from '../spec/node-mounts.ts';
 // The reply shapes are the agent protocol's (agent/PROTOCOL.md); type-only, no runtime dependency.
 import type { RegisterReply, RegisterReadyReply } from '../../agent/protocol.ts';
 
@@ -22,6 +23,9 @@ export class AttemptGoneError extends Error {
 }
 
 export const LOG_PREFIX = 'logs';
+
+/** How often a node saves its saved mounts (MOUNT-mode buckets) while it works, by default. */
+export const DEFAULT_MOUNT_SAVE_SECONDS = 30;
 
 export function logKey(jobId: number, task: number, attempt: number, node: number, offset: number): string {
   return `${LOG_PREFIX}/${jobId}/${task}/${attempt}/${node}/${String(offset).padStart(14, '0')}`;
@@ -102,22 +106,19 @@ export function mountKey(prefix: string, task: number, i: number): string {
   return `${prefix}task-${task}/mount-${i}.tar.gz`;
 }
 
-async function fileUrls(deps: Deps, job: JobRecord, task: number, cloud: string): Promise<Pick<RegisterReadyReply, 'workdir' | 'fileMounts'>> {
+async function fileUrls(deps: Deps, job: JobRecord, task: number, cloud: string): Promise<Pick<RegisterReadyReply, 'workdir' | 'fileMounts' | 'saveSeconds'>> {
   const spec = job.spec.tasks[task];
-  const out: Pick<RegisterReadyReply, 'workdir' | 'fileMounts'> = { fileMounts: [] };
+  const out: Pick<RegisterReadyReply, 'workdir' | 'fileMounts' | 'saveSeconds'> = { fileMounts: [] };
   const ttl = 6 * 3600;
-  if (spec.workdir && job.filesPrefix) out.workdir = { url: await deps.objects.presignGet(workdirKey(job.filesPrefix, task), ttl) };
-  for (const [i, m] of spec.fileMounts.entries()) {
-    if (m.kind === 'upload' && job.filesPrefix) out.fileMounts.push({ dest: m.dest, url: await deps.objects.presignGet(mountKey(job.filesPrefix, task, i), ttl) });
-    else if (m.kind === 'cloud') out.fileMounts.push({ dest: m.dest, uri: m.source });
-    else if (m.kind === 'storage' && typeof m.source === 'string' && /^(s3|gs|r2):\/\//.test(m.source)) out.fileMounts.push({ dest: m.dest, uri: m.source });
-    else if (m.kind === 'storage' && m.name && m.source === undefined && cloud === 'local' && deps.settings.localBucketsDir) {
-      // Cloud `local`'s bucket is a directory of the machine (the spec parser keeps names to one path
-      // component): MOUNT links dest to it (writes are shared, as through an S3 mount), COPY copies it.
-      const dir = `${deps.settings.localBucketsDir.replace(/\/+$/, '')}/${m.name}`;
-      out.fileMounts.push(m.mode === 'COPY' ? { dest: m.dest, uri: `file://${dir}` } : { dest: m.dest, link: dir });
-    }
+  const prefix = job.filesPrefix;
+  if (spec.workdir && prefix) out.workdir = { url: await deps.objects.presignGet(workdirKey(prefix, task), ttl) };
+  for (const m of planNodeMounts(spec, { cloud, localBucketsDir: deps.settings.localBucketsDir })) {
+    // An archive without a prefix cannot happen: submit refuses local paths that were not uploaded.
+    if ('archive' in m) {
+      if (prefix) out.fileMounts.push({ dest: m.dest, url: await deps.objects.presignGet(mountKey(prefix, task, m.archive), ttl) });
+    } else out.fileMounts.push(m);
   }
+  if (out.fileMounts.some((m) => 'mirror' in m || 'save' in m)) out.saveSeconds = deps.settings.mountSaveSeconds ?? DEFAULT_MOUNT_SAVE_SECONDS;
   return out;
 }
 

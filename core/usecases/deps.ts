@@ -51,6 +51,11 @@ export interface Settings {
    * storage mount `{name, mode}` on a local node mounts (links) or copies. Unset: no local buckets.
    */
   localBucketsDir?: string;
+  /**
+   * How often nodes save a bucket mounted with mode MOUNT/MOUNT_CACHED back to the bucket while they
+   * work (they also save when a phase ends, on an interruption notice and when they stop). Default 30.
+   */
+  mountSaveSeconds?: number;
 }
 
 export interface Deps {

@@ -14,6 +14,7 @@ import type { JobRecord, TaskState, JobEvent } from '../job/records.ts';
 import { skypilotTaskId } from '../job/task-id.ts';
 import { candidatesFor, explainEmpty } from '../optimizer/index.ts';
 import { SpecError, ValidationError } from '../errors.ts';
+import { unplaceableMounts } from '../spec/node-mounts.ts';
 import type { Deps } from './deps.ts';
 import { publishStatusChanges } from './integration-events.ts';
 
@@ -60,9 +61,13 @@ export function validateSubmission(deps: Deps, req: SubmitRequest): JobSpec {
   if (missing.size > 0) throw new SpecError([...missing.items], req.source);
   const issues = [];
   for (const [i, task] of spec.tasks.entries()) {
-    if (candidatesFor(task.resources, task.numNodes, { allowedClouds: deps.settings.allowedClouds }).length === 0) {
+    const candidates = candidatesFor(task.resources, task.numNodes, { allowedClouds: deps.settings.allowedClouds });
+    if (candidates.length === 0) {
       issues.push({ path: spec.isPipeline ? `tasks[${i}].resources` : 'resources', message: `no feasible resource: ${explainEmpty(task.resources)}` });
     }
+    // Files no node could get: nothing is silently left out of a job.
+    const clouds = [...new Set(candidates.map((c) => c.cloud))];
+    issues.push(...unplaceableMounts(task, { hasArchives: req.filesPrefix !== undefined, clouds, localBucketsDir: deps.settings.localBucketsDir, prefix: spec.isPipeline ? `tasks[${i}]` : undefined }));
   }
   if (issues.length) throw new SpecError(issues, req.source);
   if ((req.numJobs ?? 1) > 1 && !req.pool) throw new ValidationError('--num-jobs needs --pool');

@@ -134,6 +134,60 @@ describe('pipelines on the local default', () => {
     expect((await e.api<{ jobs: unknown[] }>('GET', '/jobs?limit=1000')).jobs.length).toBe(before);
   }, 120_000);
 
+  it('a local source mounted under a bucket name is uploaded, and what the task adds is saved to the bucket; a list of sources lands under dest', async () => {
+    const seed = join(dir, 'seed');
+    const shard = join(dir, 'shard-a');
+    mkdirSync(seed, { recursive: true });
+    mkdirSync(shard, { recursive: true });
+    writeFileSync(join(seed, 'seed.txt'), 'seeded\n');
+    writeFileSync(join(shard, 'a.txt'), 'shard a\n');
+    const y = yamlFile(
+      dir,
+      'saved.yaml',
+      [
+        'name: saved',
+        '---',
+        'name: write',
+        'file_mounts:',
+        '  ~/out:',
+        '    name: saved-e2e',
+        `    source: ${seed}`,
+        '    mode: MOUNT',
+        '  ~/shards:',
+        `    source: [${shard}]`,
+        '    mode: COPY',
+        'run: |',
+        '  cat ~/shards/shard-a/a.txt',
+        '  echo added > ~/out/added.txt',
+        '---',
+        'name: read',
+        'file_mounts:',
+        '  ~/out:',
+        '    name: saved-e2e',
+        '    mode: MOUNT',
+        'run: cat ~/out/seed.txt ~/out/added.txt',
+      ].join('\n'),
+    );
+    const r = await e.run(['jobs', 'launch', '-y', y]);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toContain('shard a');
+    expect(r.stdout).toMatch(/seeded\s+(\S+ )?added/);
+    const bucket = join(e.home, 'local', 'buckets', 'saved-e2e');
+    expect(readFileSync(join(bucket, 'seed.txt'), 'utf8')).toBe('seeded\n');
+    expect(readFileSync(join(bucket, 'added.txt'), 'utf8')).toBe('added\n');
+  }, 120_000);
+
+  it('refuses, naming each, local paths a submission did not upload (only the CLI uploads them)', async () => {
+    const yaml = ['name: direct', 'workdir: .', 'file_mounts:', '  ~/data: ./data', 'run: echo'].join('\n');
+    const err = await e.api('POST', '/jobs', { yaml }).then(
+      () => undefined,
+      (x: Error) => x.message,
+    );
+    expect(err).toMatch(/HTTP 400/);
+    expect(err).toMatch(/workdir: the local directory '\.' can only be sent with `skyless jobs launch`/);
+    expect(err).toContain("file_mounts['~/data']: a local path can only be sent with `skyless jobs launch`");
+  }, 60_000);
+
   it('cancelling a 3-task pipeline during task 0 cancels all three and leaves nothing running', async () => {
     const started = join(dir, 'cancel-started');
     const y = yamlFile(
