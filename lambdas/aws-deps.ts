@@ -46,6 +46,8 @@ export interface AwsRuntimeConfig {
   /** Subnet per availability zone (JSON object); unset: the default VPC. */
   nodeSubnetIds?: Record<string, string>;
   nodeKeyName?: string;
+  /** GCP Compute Engine as a second cloud: credentials JSON in Secrets Manager, and the project (else the one the credentials name). */
+  gcp?: { credentialsSecretArn: string; project?: string; nodeServiceAccount?: string };
   settings: Settings;
 }
 
@@ -56,8 +58,9 @@ const DEFAULT_REGIONS = [
   'ap-south-1', 'ap-northeast-1', 'ap-northeast-2', 'ap-northeast-3', 'ap-southeast-1', 'ap-southeast-2',
 ];
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
-/** Clouds this build wires a provider for on AWS. */
-const WIRED_CLOUDS: readonly Cloud[] = ['aws'];
+/** Regions the GCE provider sweeps (describe, terminate, janitor): the catalog's GCP regions. */
+export const GCP_SWEEP_REGIONS: readonly string[] = ['us-central1', 'us-west1', 'us-east4', 'europe-west4'];
+const GCP_PROJECT = /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/;
 
 /** Defaults for a real deployment: VMs boot in minutes, heartbeats cost requests. */
 export const AWS_SETTING_DEFAULTS = {
@@ -134,9 +137,20 @@ export function readAwsRuntimeConfig(env: Env): AwsRuntimeConfig {
   const allowedRegions = allowedRegionList?.length ? [...new Set(allowedRegionList)] : undefined;
   for (const r of allowedRegions ?? []) if (!REGION.test(r)) problems.push(`ALLOWED_REGIONS: '${r}' is not a region name (like us-east-1)`);
 
-  const allowedClouds = (list('ALLOWED_CLOUDS') ?? ['aws']) as Cloud[];
+  const gcpSecret = optional('GCP_CREDENTIALS_SECRET_ARN');
+  if (gcpSecret && !/^arn:[a-z-]+:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$/.test(gcpSecret)) problems.push(`GCP_CREDENTIALS_SECRET_ARN '${gcpSecret}' is not a Secrets Manager secret ARN`);
+  const gcpProject = optional('GCP_PROJECT');
+  if (gcpProject && !GCP_PROJECT.test(gcpProject)) problems.push(`GCP_PROJECT '${gcpProject}' is not a GCP project ID (6-30 lowercase letters, digits and '-')`);
+  if (gcpProject && !gcpSecret) problems.push('GCP_PROJECT is set but GCP_CREDENTIALS_SECRET_ARN is not: GCP needs credentials');
+  const gcpNodeServiceAccount = optional('GCP_NODE_SERVICE_ACCOUNT');
+  if (gcpNodeServiceAccount && !/^[^@\s]+@[^@\s]+\.iam\.gserviceaccount\.com$/.test(gcpNodeServiceAccount)) problems.push(`GCP_NODE_SERVICE_ACCOUNT '${gcpNodeServiceAccount}' is not a service account email`);
+  // Clouds with a compute provider here: AWS always, GCP when its credentials are configured.
+  const wiredClouds: Cloud[] = gcpSecret ? ['aws', 'gcp'] : ['aws'];
+  const allowedClouds = (list('ALLOWED_CLOUDS') ?? wiredClouds) as Cloud[];
   for (const c of allowedClouds) {
-    if (!WIRED_CLOUDS.includes(c)) problems.push(`ALLOWED_CLOUDS: '${c}' has no compute provider in the AWS deployment (available: ${WIRED_CLOUDS.join(', ')})`);
+    if (!wiredClouds.includes(c)) {
+      problems.push(`ALLOWED_CLOUDS: '${c}' has no compute provider in the AWS deployment (available: ${wiredClouds.join(', ')}${c === 'gcp' ? '; set GCP_CREDENTIALS_SECRET_ARN' : ''})`);
+    }
   }
 
   let nodeSubnetIds: Record<string, string> | undefined;
@@ -193,6 +207,7 @@ export function readAwsRuntimeConfig(env: Env): AwsRuntimeConfig {
     ...(nodeSecurityGroupId ? { nodeSecurityGroupId } : {}),
     ...(nodeSubnetIds ? { nodeSubnetIds } : {}),
     ...(optional('NODE_KEY_NAME') ? { nodeKeyName: optional('NODE_KEY_NAME') } : {}),
+    ...(gcpSecret ? { gcp: { credentialsSecretArn: gcpSecret, ...(gcpProject ? { project: gcpProject } : {}), ...(gcpNodeServiceAccount ? { nodeServiceAccount: gcpNodeServiceAccount } : {}) } } : {}),
     settings,
   };
 }
@@ -354,6 +369,8 @@ export async function createAwsDeps(config: AwsRuntimeConfig, options: AwsDepsOp
     ...(config.nodeKeyName ? { keyName: config.nodeKeyName } : {}),
   });
 
+  const gce = config.gcp ? await createGceProvider(config, new SecretsManagerClient(base), GetSecretValueCommand) : undefined;
+
   const lambda = config.schedulerFunctionName ? new LambdaClient(base) : undefined;
   const wakeScheduler = async (): Promise<void> => {
     // Best effort: the 1-minute schedule runs a tick anyway; a failed wake only delays admission.
@@ -372,7 +389,7 @@ export async function createAwsDeps(config: AwsRuntimeConfig, options: AwsDepsOp
     workflows: new SfnWorkflows({ client: new SFNClient(base), stateMachineArn: config.stateMachineArn }),
     objects: new S3ObjectStore({ client: new S3Client(base), bucket: config.bucketName }),
     bus: new EventBridgeBus({ client: new EventBridgeClient(base), busName: config.eventBusName }),
-    providers: { aws: config.allowedRegions ? new AllowedRegionsGuard(ec2, config.allowedRegions) : ec2 },
+    providers: { aws: config.allowedRegions ? new AllowedRegionsGuard(ec2, config.allowedRegions) : ec2, ...(gce ? { gcp: gce } : {}) },
     clock,
     ids: { token: () => randomBytes(24).toString('base64url'), uuid: () => randomUUID() },
     rng: Math.random,
@@ -381,6 +398,47 @@ export async function createAwsDeps(config: AwsRuntimeConfig, options: AwsDepsOp
     wakeScheduler,
     log,
   };
+}
+
+/**
+ * The GCE provider: credentials from Secrets Manager (read once per container), signed by
+ * google-auth-library. Loaded only when GCP is configured.
+ */
+async function createGceProvider(
+  config: AwsRuntimeConfig,
+  sm: { send(c: unknown): Promise<{ SecretString?: string }>; destroy(): void },
+  GetSecretValue: new (input: { SecretId: string }) => unknown,
+): Promise<ComputeProvider> {
+  const { credentialsSecretArn, project: configured, nodeServiceAccount } = config.gcp!;
+  const where = `Secrets Manager secret '${credentialsSecretArn}' (GCP_CREDENTIALS_SECRET_ARN)`;
+  let text: string;
+  try {
+    text = (await sm.send(new GetSecretValue({ SecretId: credentialsSecretArn }))).SecretString ?? '';
+  } catch (err) {
+    if ((err as Error).name === 'ResourceNotFoundException') throw new ConfigError([`${where} does not exist`]);
+    throw err;
+  } finally {
+    sm.destroy();
+  }
+  const [{ GceProvider }, { googleAuthTransport, parseGcpCredentials, projectOfCredentials }] = await Promise.all([
+    import('../adapters/gcp/gce-provider.ts'),
+    import('../adapters/gcp/gce-transport.ts'),
+  ]);
+  let credentials: Record<string, unknown>;
+  try {
+    credentials = parseGcpCredentials(text, where);
+  } catch (err) {
+    throw new ConfigError([(err as Error).message]);
+  }
+  const project = configured ?? projectOfCredentials(credentials);
+  if (!project) throw new ConfigError([`GCP_PROJECT is required: ${where} names no project`]);
+  return new GceProvider({
+    transport: await googleAuthTransport(credentials),
+    project,
+    deployment: config.settings.deployment,
+    regions: GCP_SWEEP_REGIONS,
+    ...(nodeServiceAccount ? { serviceAccountEmail: nodeServiceAccount } : {}),
+  });
 }
 
 const built = new WeakMap<Env, Promise<Deps>>();

@@ -20,6 +20,10 @@ export interface SkylessSettings {
   logRetentionDays: LogRetentionDays;
   /** ARN of a Secrets Manager secret holding a GCP Workload Identity Federation credentials config (JSON). */
   gcpCredentialsSecretArn?: string;
+  /** GCP project nodes launch in; default: the project the credentials name. */
+  gcpProject?: string;
+  /** Service account GCE nodes run as (bucket mounts on gs://); default: none, nodes get no GCP permission. */
+  gcpNodeServiceAccount?: string;
   /** VPC for the node security group; absent = the region's default VPC. */
   vpcId?: string;
   /** Buckets nodes may read (s3:// file mounts); empty = nodes get no AWS permissions at all. */
@@ -65,7 +69,7 @@ const VPC_PATTERN = /^vpc-[0-9a-f]{8,17}$/;
 
 /** Context keys read by settingsFromContext (also the prop names). */
 export const CONTEXT_KEYS = [
-  'deployment', 'maxLaunching', 'maxRunning', 'allowedRegions', 'logRetentionDays', 'gcpCredentialsSecretArn',
+  'deployment', 'maxLaunching', 'maxRunning', 'allowedRegions', 'logRetentionDays', 'gcpCredentialsSecretArn', 'gcpProject', 'gcpNodeServiceAccount',
   'vpcId', 'nodeReadBuckets', 'nodeWriteBuckets', 'retainData', 'apiRateLimit', 'apiBurstLimit',
 ] as const;
 
@@ -132,6 +136,14 @@ export function resolveSettings(raw: Partial<Record<(typeof CONTEXT_KEYS)[number
   }
   if (raw.gcpCredentialsSecretArn !== undefined && raw.gcpCredentialsSecretArn !== '') {
     s.gcpCredentialsSecretArn = matching('gcpCredentialsSecretArn', raw.gcpCredentialsSecretArn, SECRET_ARN_PATTERN, 'the complete ARN of a Secrets Manager secret (ending in the 6-character suffix)');
+  }
+  if (raw.gcpProject !== undefined && raw.gcpProject !== '') {
+    if (s.gcpCredentialsSecretArn === undefined) throw new SettingsError('gcpProject needs gcpCredentialsSecretArn: GCP needs credentials');
+    s.gcpProject = matching('gcpProject', raw.gcpProject, /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, 'a GCP project ID (6-30 lowercase letters, digits and -)');
+  }
+  if (raw.gcpNodeServiceAccount !== undefined && raw.gcpNodeServiceAccount !== '') {
+    if (s.gcpCredentialsSecretArn === undefined) throw new SettingsError('gcpNodeServiceAccount needs gcpCredentialsSecretArn: GCP needs credentials');
+    s.gcpNodeServiceAccount = matching('gcpNodeServiceAccount', raw.gcpNodeServiceAccount, /^[a-z][a-z0-9-]{4,28}[a-z0-9]@[a-z][a-z0-9-]{4,28}[a-z0-9]\.iam\.gserviceaccount\.com$/, 'a service account email (NAME@PROJECT.iam.gserviceaccount.com)');
   }
   if (raw.vpcId !== undefined && raw.vpcId !== '') s.vpcId = matching('vpcId', raw.vpcId, VPC_PATTERN, 'a VPC id (vpc-…)');
   if (raw.nodeReadBuckets !== undefined) s.nodeReadBuckets = stringList('nodeReadBuckets', raw.nodeReadBuckets, BUCKET_PATTERN, 'S3 bucket name');

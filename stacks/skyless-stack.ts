@@ -167,6 +167,8 @@ export class SkylessStack extends Stack {
       NODE_INSTANCE_PROFILE_ARN: this.nodes.instanceProfile.instanceProfileArn,
       NODE_SECURITY_GROUP_ID: this.nodes.securityGroup.attrGroupId,
       ...(s.gcpCredentialsSecretArn ? { GCP_CREDENTIALS_SECRET_ARN: s.gcpCredentialsSecretArn } : {}),
+      ...(s.gcpProject ? { GCP_PROJECT: s.gcpProject } : {}),
+      ...(s.gcpNodeServiceAccount ? { GCP_NODE_SERVICE_ACCOUNT: s.gcpNodeServiceAccount } : {}),
     };
     for (const f of Object.values(functions)) for (const [k, v] of Object.entries(environment)) f.fn.addEnvironment(k, v);
 

@@ -262,6 +262,53 @@ describe('createAwsDeps (SDK mocked at its boundary)', () => {
   });
 });
 
+describe('GCP as a second cloud', () => {
+  const GCP_SECRET = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:skyless-gcp-wif-AbCdEf';
+  // A Workload Identity Federation config as `gcloud iam workload-identity-pools create-cred-config --aws` writes it.
+  const WIF = {
+    type: 'external_account',
+    audience: '//iam.googleapis.com/projects/123456/locations/global/workloadIdentityPools/skyless/providers/aws',
+    subject_token_type: 'urn:ietf:params:aws:token-type:aws4_request',
+    service_account_impersonation_url: 'https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/skyless@ml-team-prod.iam.gserviceaccount.com:generateAccessToken',
+    token_url: 'https://sts.googleapis.com/v1/token',
+    credential_source: {
+      environment_id: 'aws1',
+      region_url: 'http://169.254.169.254/latest/meta-data/placement/availability-zone',
+      url: 'http://169.254.169.254/latest/meta-data/iam/security-credentials',
+      regional_cred_verification_url: 'https://sts.{region}.amazonaws.com?Action=GetCallerIdentity&Version=2011-06-15',
+    },
+  };
+  const secrets = mockClient(SecretsManagerClient);
+  const noNetwork = { endpoint: 'http://127.0.0.1:9', credentials: { accessKeyId: 'x', secretAccessKey: 'y' } };
+  beforeEach(() => secrets.reset());
+  afterAll(() => secrets.restore());
+
+  it('is allowed by default once its credentials are configured, and refused by name without them', () => {
+    expect(readAwsRuntimeConfig(BASE).settings.allowedClouds).toEqual(['aws']);
+    const c = readAwsRuntimeConfig({ ...BASE, GCP_CREDENTIALS_SECRET_ARN: GCP_SECRET });
+    expect(c.settings.allowedClouds).toEqual(['aws', 'gcp']);
+    expect(c.gcp).toEqual({ credentialsSecretArn: GCP_SECRET });
+    expect(problemsOf({ ...BASE, ALLOWED_CLOUDS: 'aws,gcp' })).toEqual([
+      "ALLOWED_CLOUDS: 'gcp' has no compute provider in the AWS deployment (available: aws; set GCP_CREDENTIALS_SECRET_ARN)",
+    ]);
+    expect(problemsOf({ ...BASE, GCP_PROJECT: 'Bad_Project' })).toEqual([
+      "GCP_PROJECT 'Bad_Project' is not a GCP project ID (6-30 lowercase letters, digits and '-')",
+      'GCP_PROJECT is set but GCP_CREDENTIALS_SECRET_ARN is not: GCP needs credentials',
+    ]);
+  });
+
+  it('wires the GCE provider in the project the credentials name; a secret that is not credentials is named', async () => {
+    secrets.on(GetSecretValueCommand, { SecretId: BASE.AGENT_KEY_SECRET_ARN }).resolves({ SecretString: KEY });
+    secrets.on(GetSecretValueCommand, { SecretId: GCP_SECRET }).resolvesOnce({ SecretString: JSON.stringify(WIF) }).resolvesOnce({ SecretString: 'hunter2' });
+    const config = readAwsRuntimeConfig({ ...BASE, GCP_CREDENTIALS_SECRET_ARN: GCP_SECRET });
+    const deps = await createAwsDeps(config, { clientConfig: noNetwork });
+    expect(Object.keys(deps.providers)).toEqual(['aws', 'gcp']);
+    expect(deps.providers.gcp!.cloud).toBe('gcp');
+    expect((deps.providers.gcp as unknown as { instanceName(j: number, t: number, a: number, n: number): string }).instanceName(3, 0, 1, 0)).toBe('skyless-prod-3-0-1-0');
+    await expect(createAwsDeps(config, { clientConfig: noNetwork })).rejects.toThrow(/skyless-gcp-wif-AbCdEf' \(GCP_CREDENTIALS_SECRET_ARN\) does not hold JSON/);
+  });
+});
+
 describe('AllowedRegionsGuard', () => {
   it('rules out candidates outside ALLOWED_REGIONS before any call, and passes the rest through', async () => {
     const launched: string[] = [];

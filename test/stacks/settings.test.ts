@@ -31,6 +31,8 @@ describe('resolveSettings', () => {
     [{ vpcId: 'default' }, /^vpcId must be a VPC id/],
     [{ nodeReadBuckets: 'Bad_Bucket' }, /^nodeReadBuckets: 'Bad_Bucket' is not a valid S3 bucket name/],
     [{ nodeWriteBuckets: 'x' }, /^nodeWriteBuckets: 'x' is not a valid S3 bucket name/],
+    [{ gcpProject: 'ml-team-prod' }, /^gcpProject needs gcpCredentialsSecretArn/],
+    [{ gcpCredentialsSecretArn: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:gcp-AbCdEf', gcpNodeServiceAccount: 'nodes@ml' }, /^gcpNodeServiceAccount must be a service account email/],
     [{ retainData: 'yes' }, /^retainData must be true or false/],
   ])('refuses %j naming the key', (raw, message) => {
     expect(() => resolveSettings(raw)).toThrow(SettingsError);
