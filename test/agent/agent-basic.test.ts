@@ -143,7 +143,8 @@ describe('agent: two nodes', () => {
   it('rendezvous: each node gets its rank and the same node IPs; run waits for every setup', async () => {
     double = await AgentApiDouble.start({
       numNodes: 2,
-      setup: 'if [ "$SKYPILOT_SETUP_NODE_RANK" = 1 ]; then sleep 1.5; fi; echo "setup $SKYPILOT_SETUP_NODE_RANK"',
+      // Node 0 waits at the barrier for about 3 s: several heartbeat intervals (1 s), even on a busy machine.
+      setup: 'if [ "$SKYPILOT_SETUP_NODE_RANK" = 1 ]; then sleep 3; fi; echo "setup $SKYPILOT_SETUP_NODE_RANK"',
       run: 'date +%s%3N > "$HOME/run-started-ms"\nprintf "rank=%s nodes=%s ips=%s\\n" "$SKYPILOT_NODE_RANK" "$SKYPILOT_NUM_NODES" "$(echo "$SKYPILOT_NODE_IPS" | paste -sd,)"',
     });
     const first = startAgent(double, 0);

@@ -4,6 +4,9 @@
 // finds is what the last one wrote. Needs moto_server and the aws CLI; fails loudly without them.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { AgentApiDouble } from '../support/agent-api-double.ts';
 import { startMoto, awsTestClientConfig, type RunningMoto } from '../support/moto.ts';
@@ -20,11 +23,15 @@ let bucketCount = 0;
 
 beforeAll(async () => {
   // The agent calls the aws CLI as a node would; it must be here (pip install awscli).
-  execFileSync('aws', ['--version'], { stdio: 'pipe' });
+  const realAws = execFileSync('bash', ['-c', 'command -v aws'], { encoding: 'utf8' }).trim();
+  execFileSync(realAws, ['--version'], { stdio: 'pipe' });
   moto = await startMoto();
   s3 = new S3Client(awsTestClientConfig(moto.endpoint));
+  // Older CLIs (Debian's 2.9) ignore AWS_ENDPOINT_URL: a first-on-PATH `aws` points the real one at moto.
+  const bin = mkdtempSync(join(tmpdir(), 'skyless-aws-'));
+  writeFileSync(join(bin, 'aws'), `#!/bin/sh\nexec '${realAws}' --endpoint-url '${moto.endpoint}' "$@"\n`, { mode: 0o755 });
   awsEnv = {
-    AWS_ENDPOINT_URL: moto.endpoint,
+    PATH: `${bin}:${process.env.PATH}`,
     AWS_ACCESS_KEY_ID: 'testing',
     AWS_SECRET_ACCESS_KEY: 'testing',
     AWS_DEFAULT_REGION: 'us-east-1',
