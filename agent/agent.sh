@@ -97,8 +97,9 @@ finish() {
   local why; why=$(cat "$ST/abort" 2>/dev/null)
   say "stopping: $why"
   stop_user
-  kill $SAVER_PID 2>/dev/null
-  save_mounts # whatever stopped the node, what the commands wrote to a mounted bucket is kept
+  # What the commands wrote to a mounted bucket is kept, unless the attempt is already over
+  # (gone): a replacement may be writing the same bucket by now.
+  [ "$why" = gone ] || end_saves
   [ "$why" = cancel ] && flush # CANCEL: the user still gets what the commands printed
   stop_helpers
   case $why in cancel|gone) exit 0 ;; *) exit 1 ;; esac
@@ -158,8 +159,10 @@ watch() { # the cloud's interruption notice, reported once
       r=$(gce instance/preempted); [ "$r" = TRUE ] || r=; fi
     if [ -n "$r" ]; then
       say "interruption notice: $r"
+      # The node has about two minutes left (EC2), or 30 s (GCE): save while reporting, not after.
+      save_mounts &
       api POST /agent/interrupted -H "$CT" -d "{\"reason\":\"$(jstr "$CLOUD interruption notice: $r")\"}"
-      save_mounts # the node has about two minutes left (EC2), or 30 s (GCE)
+      wait
       return
     fi
     nap "$POLL"
@@ -177,8 +180,8 @@ node_ip() {
 }
 
 dest_path() { case $1 in '~') echo "$HOME" ;; '~/'*) echo "$HOME/${1#'~/'}" ;; /*) echo "$1" ;; *) echo "$WORK/$1" ;; esac; }
-untar() { # URL DIR; presigned URL: no Authorization header (S3 would refuse two kinds of auth)
-  mkdir -p "$2" && curl -fsSL --retry 5 --retry-connrefused --connect-timeout 10 "$1" | tar -xzf - -C "$2"
+untar() { # URL DIR [-m]; presigned URL: no Authorization header (S3 would refuse two kinds of auth)
+  mkdir -p "$2" && curl -fsSL --retry 5 --retry-connrefused --connect-timeout 10 "$1" | tar -xzf - -C "$2" ${3:+"$3"}
 }
 cloud_copy() { # URI DEST with the cloud's CLI: a prefix is copied as a directory, an object as a file
   local u=$1 d=$2
@@ -191,9 +194,12 @@ cloud_copy() { # URI DEST with the cloud's CLI: a prefix is copied as a director
     *) echo "unsupported URI $u"; return 1 ;;
   esac
 }
-# Saved mounts (PROTOCOL.md): `mirror` fetches the prefix (empty if there is none yet, but the bucket
-# must exist) and both it and `save` are saved back with save_mounts. $ST/saves lists them, base64,
-# one "dest uri" per line, so that every helper process sees them.
+# Saved mounts (PROTOCOL.md): `mirror` fetches a bucket prefix (empty if there is none yet, but the
+# bucket must exist), then save_mounts uploads what changed under dest since the last save. Only
+# files written on this node are uploaded, never the fetched ones: with several nodes (or a stale
+# copy) a save must not put old bytes over a newer checkpoint another node saved. $ST/saves lists
+# "dest uri mark" (base64, so every helper process can read them); mark is a file whose mtime is the
+# start of the last successful save (or the end of the fetch).
 mirror_fetch() { # URI DEST
   local u=$1 d=$2 b
   b=${u#*://}; b=${b%%/*}
@@ -206,42 +212,66 @@ mirror_fetch() { # URI DEST
     *) echo "unsupported URI $u"; return 1 ;;
   esac
 }
-# Saves every saved mount: new and changed files go to the bucket, nothing is deleted there.
-save_mounts() {
-  local d u rc=0
-  [ -s "$ST/saves" ] || return 0
-  while read -r d u; do
-    unb64 "$d"; d=$B64; unb64 "$u"; u=$B64
-    [ -d "$d" ] || continue
+save_one() { # DEST URI MARK STAGE: uploads files changed since MARK, then moves MARK forward
+  local d=$1 u=$2 m=$3 stage=$4 f
+  [ -d "$d" ] || return 0
+  touch "$m.next" && rm -rf "$stage" && mkdir -p "$stage" || return 1
+  # Hard links (copies across file systems) of the changed files, under their relative paths.
+  (cd "$d" && find . -type f -newer "$m" -print0) | while IFS= read -r -d '' f; do
+    mkdir -p "$stage/${f%/*}" && { ln "$d/$f" "$stage/$f" 2>/dev/null || cp -p "$d/$f" "$stage/$f"; }
+  done
+  if [ -n "$(ls -A "$stage")" ]; then
     case $u in
-      s3://*) aws s3 sync --only-show-errors "$d" "${u%/}/" ;;
-      gs://*) gsutil -m -q rsync -r "$d" "${u%/}/" ;;
-      file://*) mkdir -p "${u#file://}" && cp -a "$d/." "${u#file://}/" ;;
+      s3://*) aws s3 cp --recursive --only-show-errors "$stage" "${u%/}/" ;; # cp: no listing of the bucket
+      gs://*) gsutil -m -q rsync -r "$stage" "${u%/}/" ;;
+      file://*) mkdir -p "${u#file://}" && cp -a "$stage/." "${u#file://}/" ;;
       *) echo "unsupported URI $u"; false ;;
-    esac </dev/null >>"$LOG" 2>&1 || { note "could not save $d to $u"; rc=1; }
+    esac || { rm -rf "$stage" "$m.next"; return 1; }
+  fi
+  rm -rf "$stage"
+  mv "$m.next" "$m"
+}
+save_mounts() { # every saved mount; new and changed files go to the bucket, nothing is deleted there
+  local d u m n=0 rc=0
+  [ -s "$ST/saves" ] || return 0
+  while read -r d u m; do
+    n=$((n + 1))
+    unb64 "$d"; d=$B64; unb64 "$u"; u=$B64; unb64 "$m"; m=$B64
+    save_one "$d" "$u" "$m" "$ST/stage.$BASHPID.$n" </dev/null >>"$LOG" 2>&1 || { note "could not save $d to $u"; rc=1; }
   done <"$ST/saves"
   return $rc
 }
 saver() { while :; do nap "$SAVE"; save_mounts; done; }
-# The node's work is over: a last save, before the exit report (a later task may read the bucket).
-end_saves() { kill $SAVER_PID 2>/dev/null; SAVER_PID=; save_mounts; }
+# A last save before the exit report (a later task may read the bucket). The periodic saver is
+# stopped first and waited for: bash runs its TERM trap only after an upload in flight, so the two
+# never overlap and the last save is the final word.
+end_saves() {
+  if [ -n "$SAVER_PID" ]; then kill "$SAVER_PID" 2>/dev/null; wait "$SAVER_PID" 2>/dev/null; SAVER_PID=; fi
+  save_mounts
+}
 link_dir() { # DIR DEST: DEST becomes DIR itself (cloud local's MOUNT of a bucket, which is a directory)
   mkdir -p "$1" "$(dirname "$2")" && { [ ! -d "$2" ] || [ -L "$2" ] || rmdir "$2"; } && ln -sfn "$1" "$2"
 }
 files() { # workdir and file mounts; output goes to the log
-  local kind dest src
+  local kind dest src mark
+  local -A mirrored=()
   if [ -n "$WORKDIR_URL" ]; then untar "$WORKDIR_URL" "$WORK/workdir" || { note "could not fetch the workdir"; return 1; }; fi
   for m in "${MOUNTS[@]}"; do
     read -r dest kind src <<<"$m"
     unb64 "$dest"; dest=$(dest_path "$B64"); unb64 "$src"; src=$B64
     case $kind in
-      url) untar "$src" "$(dirname "$dest")" ;;
+      # Unpacked over a mirrored bucket: fresh mtimes (-m), so the first save uploads these files.
+      url) untar "$src" "$(dirname "$dest")" ${mirrored[$dest]:+-m} ;;
       link) link_dir "$src" "$dest" ;;
       mirror) mirror_fetch "$src" "$dest" ;;
-      save) true ;;
       *) cloud_copy "$src" "$dest" ;;
     esac >>"$LOG" 2>&1 || { note "could not fetch file mount $dest"; return 1; }
-    case $kind in mirror|save) printf '%s %s\n' "$(printf '%s' "$dest" | base64 -w0)" "$(printf '%s' "$src" | base64 -w0)" >>"$ST/saves" ;; esac
+    if [ "$kind" = mirror ]; then
+      mirrored[$dest]=1
+      mark=$ST/mark.${#mirrored[@]}
+      touch "$mark"
+      printf '%s %s %s\n' "$(printf '%s' "$dest" | base64 -w0)" "$(printf '%s' "$src" | base64 -w0)" "$(printf '%s' "$mark" | base64 -w0)" >>"$ST/saves"
+    fi
   done
 }
 
@@ -327,6 +357,7 @@ if [ $RC = 0 ] && [ "$ACTION" = RUN ]; then
   end_saves
   report RUN $RC
 fi
+end_saves # a STOP after setup (another node failed) still keeps what setup wrote
 stop_helpers
 say "done"
 exit 0

@@ -19,20 +19,20 @@ export type AgentPhase = 'SETUP' | 'RUN' | 'WAIT';
  *
  * Saved mounts (a bucket mounted with mode MOUNT or MOUNT_CACHED on a cloud with no live link):
  * `mirror` copies the bucket prefix down like `uri` (an empty or missing prefix gives an empty
- * directory; the bucket itself must exist), and `save` fetches nothing (it follows a `url` mount of
- * the same dest). Both then save `dest` back to the URI (new and changed files; nothing is deleted)
- * every `saveSeconds` while the node works, when a phase ends, on an interruption notice and when the
- * node stops, so a preempted job's next attempt finds what the last one wrote.
+ * directory; the bucket itself must exist), then saves back the files written under `dest` on this
+ * node (never the fetched ones; nothing is deleted) every `saveSeconds` while the node works, when a
+ * phase ends, on an interruption notice and when the node stops, so a preempted job's next attempt
+ * finds what the last one wrote. A `url` mount of the same dest after it is unpacked over the copy
+ * and saved too (a local source uploaded under a bucket name).
  */
 export type AgentFileMount =
   | { dest: string; url: string }
   | { dest: string; uri: string }
   | { dest: string; link: string }
-  | { dest: string; mirror: string }
-  | { dest: string; save: string };
+  | { dest: string; mirror: string };
 
 /** How the encoded line names each mount kind. */
-const MOUNT_KINDS = ['url', 'uri', 'link', 'mirror', 'save'] as const;
+const MOUNT_KINDS = ['url', 'uri', 'link', 'mirror'] as const;
 type MountKind = (typeof MOUNT_KINDS)[number];
 
 function mountKind(mount: AgentFileMount): MountKind {
@@ -56,7 +56,7 @@ export interface RegisterReadyReply {
   run?: string;
   workdir?: { url: string };
   fileMounts: AgentFileMount[];
-  /** How often saved mounts (`mirror`, `save`) are saved while the node works; present when any is. */
+  /** How often `mirror` mounts are saved while the node works; present when there is one. */
   saveSeconds?: number;
   heartbeatSeconds: number;
   logChunkBytes: number;

@@ -89,6 +89,19 @@ function parseStorage(dest: string, map: Mapping, path: string, issues: IssueLis
     }
   }
   if (present(map.source)) mount.source = parseStorageSource(map.source, at('source'), issues);
+  if (mount.name !== undefined && typeof mount.source === 'string' && URL_SCHEME.test(mount.source)) {
+    issues.add(at('name'), 'a storage mount of a bucket URL takes no name (SkyPilot refuses it too): drop `name`, or drop `source` to mount the bucket by name');
+  }
+  if (Array.isArray(mount.source)) {
+    // Each source lands at dest/<its last path component>: two with the same one would collide.
+    const seen = new Map<string, string>();
+    for (const src of mount.source) {
+      const last = src.replace(/\/+$/, '').split('/').pop() ?? src;
+      const other = seen.get(last);
+      if (other !== undefined) issues.add(at('source'), `'${other}' and '${src}' would both land at ${dest.replace(/\/+$/, '')}/${last}`);
+      seen.set(last, src);
+    }
+  }
   if (!present(map.name) && !present(map.source)) issues.add(path, 'a storage mount needs a name, a source, or both');
   if (present(map.store)) {
     const store = expectNonEmptyString(map.store, at('store'), issues)?.trim().toLowerCase();

@@ -10,13 +10,17 @@
 //   what SkyPilot users mount buckets for. On cloud `local` a bucket is a directory of the machine
 //   and MOUNT links to it: a live mount.
 //
-// Rules, per storage mount {name, source, store, mode}:
-// - a bucket URL source wins over a name (as in SkyPilot): MOUNT → mirror it, COPY → copy it;
+// Rules, per storage mount {name, source, store, mode} (the parser refuses a name beside a bucket URL,
+// as SkyPilot does):
+// - a bucket URL source: MOUNT → mirror it, COPY → copy it;
 // - a name alone is the bucket `name` on `store`, or the node's own cloud's store when none is given
 //   (aws → s3, gcp → gs, local → the machine's bucket directory);
 // - local-path sources travel in the job's archive (one path: its contents at dest; a list: each at
-//   dest/<its last component>); with a name and mode MOUNT, dest is then saved to that bucket;
-// - a list of bucket URLs puts each at dest/<its last component>.
+//   dest/<its last component>). With a name and mode MOUNT, the bucket is mirrored at dest first and
+//   the archive unpacked over it, so the bucket receives the sources and what the task adds (as
+//   SkyPilot uploads the sources to the bucket and mounts it);
+// - (an addition to SkyPilot, which accepts only local paths in a list) bucket URLs in a list are
+//   each copied to dest/<its last component>, never saved back.
 
 import type { FileMount, TaskSpec } from './types.ts';
 import { joinPath } from './issues.ts';
@@ -27,8 +31,7 @@ export type NodeMount =
   | { dest: string; archive: number }
   | { dest: string; uri: string }
   | { dest: string; link: string }
-  | { dest: string; mirror: string }
-  | { dest: string; save: string };
+  | { dest: string; mirror: string };
 
 export interface NodeMountContext {
   /** The cloud the node runs on. */
@@ -105,15 +108,11 @@ export function planNodeMounts(task: TaskSpec, ctx: NodeMountContext): NodeMount
       out.push(saving ? { dest: m.dest, mirror: m.source } : { dest: m.dest, uri: m.source });
       continue;
     }
+    const bucket = saving && m.name !== undefined && needsArchive(m) ? bucketUri(m.name, m.store, ctx) : undefined;
+    // The named bucket first, then the sources over it: what the task adds and the sources are saved to it.
+    if (bucket !== undefined) out.push({ dest: m.dest, mirror: bucket });
     if (needsArchive(m)) out.push({ dest: m.dest, archive: i });
-    for (const b of typeof m.source === 'string' ? [] : buckets) {
-      const dest = joinDest(m.dest, lastComponent(b));
-      out.push(saving ? { dest, mirror: b } : { dest, uri: b });
-    }
-    if (saving && m.name !== undefined && needsArchive(m)) {
-      const uri = bucketUri(m.name, m.store, ctx);
-      if (uri !== undefined) out.push({ dest: m.dest, save: uri });
-    }
+    for (const b of typeof m.source === 'string' ? [] : buckets) out.push({ dest: joinDest(m.dest, lastComponent(b)), uri: b });
   }
   return out;
 }
@@ -136,6 +135,8 @@ export function unplaceableMounts(task: TaskSpec, o: { hasArchives: boolean; clo
     if (needsArchive(m) && !o.hasArchives) {
       issues.push({ path: m.kind === 'storage' ? at(m.dest, 'source') : at(m.dest), message: 'a local path can only be sent with `skyless jobs launch`, which uploads it; this submission carried no files (use a bucket URL instead)' });
     }
+    const r2 = m.kind === 'storage' ? m.store === 'r2' || [m.source ?? []].flat().some((x) => x.startsWith('r2://')) : m.kind === 'cloud' && m.source.startsWith('r2://');
+    if (r2) issues.push({ path: at(m.dest), message: 'Cloudflare R2 is not supported yet: use an s3:// or gs:// bucket' });
     if (m.kind === 'storage' && m.source === undefined) {
       const nowhere = o.clouds.filter((cloud) => bucketUri(m.name!, m.store, { cloud, localBucketsDir: o.localBucketsDir }) === undefined);
       if (nowhere.length) issues.push({ path: at(m.dest, 'name'), message: `bucket '${m.name}' has no store on ${nowhere.join(', ')}; give \`store:\` (s3, gcs) or a bucket URL \`source:\`` });

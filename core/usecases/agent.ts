@@ -118,7 +118,7 @@ async function fileUrls(deps: Deps, job: JobRecord, task: number, cloud: string)
       if (prefix) out.fileMounts.push({ dest: m.dest, url: await deps.objects.presignGet(mountKey(prefix, task, m.archive), ttl) });
     } else out.fileMounts.push(m);
   }
-  if (out.fileMounts.some((m) => 'mirror' in m || 'save' in m)) out.saveSeconds = deps.settings.mountSaveSeconds ?? DEFAULT_MOUNT_SAVE_SECONDS;
+  if (out.fileMounts.some((m) => 'mirror' in m)) out.saveSeconds = deps.settings.mountSaveSeconds ?? DEFAULT_MOUNT_SAVE_SECONDS;
   return out;
 }
 

@@ -121,26 +121,47 @@ describe('saved mounts (MOUNT-mode buckets) on aws', () => {
     expect(double.logText(0)).toContain('skyless: could not fetch file mount');
   });
 
-  it('saves an uploaded directory to its named bucket (`save`), and saves at once on a spot interruption notice', async () => {
-    const bucket = await newBucket();
+  it('unpacks an upload over its named bucket and saves both, at once on a spot interruption notice', async () => {
+    const bucket = await newBucket({ 'earlier.txt': 'from an earlier attempt\n' });
     double = await AgentApiDouble.start({
       numNodes: 1,
       fileMounts: [
+        { dest: 'out', mirror: `s3://${bucket}` },
         { dest: 'out', tarGz: tarGz({ 'out/seed.txt': 'uploaded with the job\n' }) },
-        { dest: 'out', save: `s3://${bucket}` },
       ],
       saveSeconds: 3600, // no periodic save in this test: only the notice can save
-      run: 'echo progress > out/progress.txt; sleep 300',
+      run: 'cat out/earlier.txt; echo progress > out/progress.txt; sleep 300',
     });
     const agent = startAgent(double, 0, { cloud: 'aws', env: { ...awsEnv, SKYLESS_INTERRUPTION_POLL_SECONDS: '1' } });
     await until('the run started', async () => double!.node(0).heartbeats.some((h) => h.phase === 'RUN'));
     await sleep(300);
-    expect(await keys(bucket)).toEqual([]);
+    expect(await keys(bucket)).toEqual(['earlier.txt']);
     double.interruptSpot();
-    await until('saved on the interruption notice', async () => (await keys(bucket)).length === 2);
-    expect(await keys(bucket)).toEqual(['progress.txt', 'seed.txt']);
+    await until('saved on the interruption notice', async () => (await keys(bucket)).length === 3);
+    expect(await keys(bucket)).toEqual(['earlier.txt', 'progress.txt', 'seed.txt']);
+    expect(await text(bucket, 'seed.txt')).toBe('uploaded with the job\n');
     expect(double.node(0).interrupted).toHaveLength(1);
+    await until('the output shipped', async () => double!.logText(0).includes('from an earlier attempt'));
     process.kill(-agent.pid, 'SIGKILL');
+  });
+
+  it('uploads only what this node wrote: its stale copy never overwrites a checkpoint another node saved meanwhile', async () => {
+    const bucket = await newBucket({ 'ckpt/model.txt': 'v1\n' });
+    double = await AgentApiDouble.start({
+      numNodes: 1,
+      fileMounts: [{ dest: 'ckpt', mirror: `s3://${bucket}/ckpt` }],
+      saveSeconds: 1,
+      run: 'cat ckpt/model.txt; echo mine > ckpt/rank1.txt; while [ ! -e stop ]; do sleep 0.1; done',
+    });
+    const agent = startAgent(double, 0, { cloud: 'aws', env: awsEnv });
+    await until('rank1.txt saved', async () => (await keys(bucket)).includes('ckpt/rank1.txt'));
+    // Another node (rank 0) saves a newer checkpoint; this node still holds v1, unchanged.
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'ckpt/model.txt', Body: 'v2 from rank 0\n' }));
+    await sleep(2500); // two periodic saves
+    execFileSync('touch', [`${agent.workDir}/stop`]);
+    expect(await agentExit(agent)).toBe(0);
+    expect(await text(bucket, 'ckpt/model.txt')).toBe('v2 from rank 0\n');
+    expect(await keys(bucket)).toEqual(['ckpt/model.txt', 'ckpt/rank1.txt']);
   });
 
   it('saves what the run wrote when the node is cancelled', async () => {

@@ -69,7 +69,7 @@ describe('register reply, text form', () => {
         { dest: '/datasets', uri: 's3://bucket/imagenet' },
         { dest: '/shared', link: '/home/u/.skyless/buckets/shared' },
         { dest: '/ckpt', mirror: 's3://ckpt/run 1/' },
-        { dest: '/out', save: 'gs://outputs' },
+        { dest: '/out', mirror: 'gs://outputs' },
       ],
       saveSeconds: 30,
     });

@@ -16,8 +16,7 @@ const MOUNTS = `
     /gcs:
       name: shared
       store: gcs
-    /src-wins:
-      name: ignored
+    /src:
       source: s3://real/prefix
     /scratch:
       source: ./scratch
@@ -41,12 +40,12 @@ describe('planNodeMounts', () => {
       { dest: '/ckpt', mirror: 's3://ckpt-bucket' },
       { dest: '/ckpt-copy', uri: 's3://ckpt-bucket' },
       { dest: '/gcs', mirror: 'gs://shared' },
-      { dest: '/src-wins', mirror: 's3://real/prefix' },
+      { dest: '/src', mirror: 's3://real/prefix' },
       { dest: '/scratch', archive: 6 },
-      // A local source with a name: the archive is fetched, and the directory saved to the named bucket.
+      // A local source with a name: the bucket is mirrored, the upload unpacked over it, both saved to it.
+      { dest: '/out', mirror: 's3://outputs' },
       { dest: '/out', archive: 7 },
-      { dest: '/out', save: 's3://outputs' },
-      // A list: local entries in the archive, buckets each under their last path component.
+      // A list: local entries in the archive, buckets each copied under their last path component.
       { dest: '/shards', archive: 8 },
       { dest: '/shards/shards-0', uri: 's3://a/shards-0' },
       { dest: '/shards/shards-1', uri: 'gs://b/shards-1/' },
@@ -56,13 +55,14 @@ describe('planNodeMounts', () => {
   it("on gcp a bare name is a GCS bucket; on local it is the machine's bucket directory, linked for MOUNT", () => {
     const gcp = planNodeMounts(task, { cloud: 'gcp' });
     expect(gcp.find((m) => m.dest === '/ckpt')).toEqual({ dest: '/ckpt', mirror: 'gs://ckpt-bucket' });
-    expect(gcp.find((m) => 'save' in m)).toEqual({ dest: '/out', save: 'gs://outputs' });
+    expect(gcp.find((m) => m.dest === '/out')).toEqual({ dest: '/out', mirror: 'gs://outputs' });
 
     const local = planNodeMounts(task, { cloud: 'local', localBucketsDir: '/home/u/.skyless/buckets/' });
-    expect(local.filter((m) => m.dest === '/ckpt' || m.dest === '/ckpt-copy' || 'save' in m)).toEqual([
+    expect(local.filter((m) => m.dest === '/ckpt' || m.dest === '/ckpt-copy' || m.dest === '/out')).toEqual([
       { dest: '/ckpt', link: '/home/u/.skyless/buckets/ckpt-bucket' },
       { dest: '/ckpt-copy', uri: 'file:///home/u/.skyless/buckets/ckpt-bucket' },
-      { dest: '/out', save: 'file:///home/u/.skyless/buckets/outputs' },
+      { dest: '/out', mirror: 'file:///home/u/.skyless/buckets/outputs' },
+      { dest: '/out', archive: 7 },
     ]);
     // An explicit store is that cloud's bucket, wherever the node runs.
     expect(local.find((m) => m.dest === '/gcs')).toEqual({ dest: '/gcs', mirror: 'gs://shared' });
@@ -87,8 +87,44 @@ describe('unplaceableMounts (submit-time check)', () => {
     expect(issues[2].message).toMatch(/bucket 'ckpt' has no store on local; give `store:`/);
   });
 
+  it('refuses Cloudflare R2 (store or URL) until the agent speaks it, naming the mount', () => {
+    const r2 = onlyTask(`
+      file_mounts:
+        /models: r2://zoo/base
+        /ckpt:
+          name: ckpt
+          store: r2
+      run: echo
+    `);
+    expect(unplaceableMounts(r2, { hasArchives: true, clouds: ['aws'] }).map((i) => `${i.path}: ${i.message}`)).toEqual([
+      "file_mounts['/models']: Cloudflare R2 is not supported yet: use an s3:// or gs:// bucket",
+      "file_mounts['/ckpt']: Cloudflare R2 is not supported yet: use an s3:// or gs:// bucket",
+    ]);
+  });
+
   it('accepts the same task from the CLI (files uploaded) on clouds that place every mount', () => {
     expect(unplaceableMounts(task, { hasArchives: true, clouds: ['aws', 'gcp'] })).toEqual([]);
     expect(unplaceableMounts(task, { hasArchives: true, clouds: ['local'], localBucketsDir: '/b' })).toEqual([]);
+  });
+});
+
+describe('storage mounts the parser refuses, as SkyPilot does or because they would collide', () => {
+  it('a name beside a bucket URL source, and two list sources with the same last component', () => {
+    let message = '';
+    try {
+      onlyTask(`
+        file_mounts:
+          /data:
+            name: mine
+            source: s3://theirs/prefix
+          /shards:
+            source: [./a/part, ./b/part/]
+        run: echo
+      `);
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toContain("file_mounts['/data'].name: a storage mount of a bucket URL takes no name");
+    expect(message).toContain("file_mounts['/shards'].source: './a/part' and './b/part/' would both land at /shards/part");
   });
 });
