@@ -52,11 +52,18 @@ export interface GceProviderOptions {
   regions?: readonly string[];
   /** Image for a candidate (a global image URL or family path); default: defaultGceImageFor. */
   imageFor?(candidate: Candidate): string;
-  /** Service account email the nodes run as (no scopes unless given); default: none. */
+  /** Service account email the nodes run as, with the cloud-platform scope (its IAM roles decide); default: none. */
   serviceAccountEmail?: string;
   sleep?(ms: number): Promise<void>;
-  /** Attempts when GCE throttles (429) or fails (5xx), then TransientError. Default 5. */
+  /** Attempts when GCE throttles or fails (5xx), then TransientError. Default 5. */
   maxApiAttempts?: number;
+  /**
+   * How long one launch() or terminate() may wait on operations before it hands back with a
+   * TransientError (the workflow calls it again and, both being idempotent, it resumes). Must stay
+   * under the workflow Lambda's timeout (300 s). Default 200 s.
+   */
+  launchBudgetMs?: number;
+  now?(): number;
 }
 
 /** GCE error as the API reports it: in the HTTP body, or in a finished operation. */
@@ -84,7 +91,13 @@ const ZONE_CODES = new Set([
   'UNSUPPORTED_OPERATION',
   'RESOURCE_NOT_FOUND', // machine or accelerator type not offered in this zone
 ]);
-const TRANSIENT_REASONS = new Set(['rateLimitExceeded', 'userRateLimitExceeded', 'backendError', 'internalError', 'resourceNotReady']);
+/** Passing conditions: retried in place. (GCE signals rate limits with 403 rateLimitExceeded, not only 429.) */
+const TRANSIENT_REASONS = new Set([
+  'rateLimitExceeded', 'userRateLimitExceeded', 'backendError', 'internalError', 'resourceNotReady',
+  'RESOURCE_NOT_READY', 'RESOURCE_OPERATION_RATE_EXCEEDED', 'NetworkError',
+]);
+/** A machine or accelerator type this zone does not offer: GCE answers 400 invalid (or 404) naming it. */
+const SHAPE_NOT_IN_ZONE = /machineTypes?\b|acceleratorTypes?\b|does not exist in zone|not available in zone/i;
 
 export function toGceLaunchError(err: unknown, region: string, zone?: string): unknown {
   if (err instanceof CapacityError || err instanceof PrecheckError || err instanceof TransientError) return err;
@@ -96,10 +109,11 @@ export function toGceLaunchError(err: unknown, region: string, zone?: string): u
     if (/ALL_REGIONS|GLOBAL/i.test(message)) return new CapacityError(`GCE project quota: ${message}`, 'cloud', { cloud: 'gcp' }, code);
     return new CapacityError(`GCE quota in ${region}: ${message}`, 'region', { cloud: 'gcp', region }, code);
   }
-  if (ZONE_CODES.has(code) || (status === 404 && /machineTypes|acceleratorTypes/.test(message))) {
+  if (TRANSIENT_REASONS.has(code)) return new TransientError(`GCE in ${zone ?? region}: ${code}: ${message}`, code);
+  if (ZONE_CODES.has(code) || ((status === 400 || status === 404) && SHAPE_NOT_IN_ZONE.test(message))) {
     return new CapacityError(`GCE ${zone ?? region}: ${code}: ${message}`, 'zone', zone ? { cloud: 'gcp', region, zone } : { cloud: 'gcp', region }, code);
   }
-  if (status === 429 || status >= 500 || TRANSIENT_REASONS.has(code)) return new TransientError(`GCE in ${zone ?? region}: ${code}: ${message}`, code);
+  if (status === 429 || status >= 500) return new TransientError(`GCE in ${zone ?? region}: ${code}: ${message}`, code);
   if (status === 401 || status === 403) {
     return new CapacityError(`GCE refused access (${code}): check the credentials, the Compute Engine API and the project's IAM. ${message}`, 'cloud', { cloud: 'gcp' }, code);
   }
@@ -135,10 +149,14 @@ function hasGpu(candidate: Candidate): boolean {
   return Boolean(candidate.accelerator) || /^(a2|a3|g2)-/.test(candidate.instanceType);
 }
 
-/** Debian 12 for CPU candidates; the Deep Learning VM PyTorch image (CUDA 12.4, driver installed at boot) for GPU ones. */
+/**
+ * Debian 12 for CPU candidates; for GPU ones the Deep Learning VM base image with CUDA 12.9 and the
+ * NVIDIA 580 driver preinstalled (a family resolves to its newest non-deprecated image). A task's
+ * `image_id` overrides either.
+ */
 export function defaultGceImageFor(candidate: Candidate): string {
   return hasGpu(candidate)
-    ? 'projects/deeplearning-platform-release/global/images/family/pytorch-latest-cu124'
+    ? 'projects/deeplearning-platform-release/global/images/family/common-cu129-ubuntu-2204-nvidia-580'
     : 'projects/debian-cloud/global/images/family/debian-12';
 }
 
@@ -184,6 +202,9 @@ export class GceProvider implements ComputeProvider {
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly maxApiAttempts: number;
   private readonly imageFor: (candidate: Candidate) => string;
+  private readonly now: () => number;
+  /** Deadline of the launch in progress (epoch ms), for the operation waits. */
+  private deadline = Number.POSITIVE_INFINITY;
 
   constructor(private readonly options: GceProviderOptions) {
     if (!/^[a-z][a-z0-9-]{0,29}$/.test(options.deployment)) {
@@ -193,11 +214,26 @@ export class GceProvider implements ComputeProvider {
     this.sleep = options.sleep ?? defaultSleep;
     this.maxApiAttempts = Math.max(1, options.maxApiAttempts ?? 5);
     this.imageFor = options.imageFor ?? defaultGceImageFor;
+    this.now = options.now ?? Date.now;
   }
 
   // ---- launch --------------------------------------------------------------------------------
 
   async launch(req: LaunchRequest): Promise<LaunchedInstance[]> {
+    return this.withinBudget(() => this.launchWithin(req));
+  }
+
+  /** Runs `work` with a deadline for its operation waits (one Lambda invocation's worth). */
+  private async withinBudget<T>(work: () => Promise<T>): Promise<T> {
+    this.deadline = this.now() + (this.options.launchBudgetMs ?? 200_000);
+    try {
+      return await work();
+    } finally {
+      this.deadline = Number.POSITIVE_INFINITY;
+    }
+  }
+
+  private async launchWithin(req: LaunchRequest): Promise<LaunchedInstance[]> {
     const { candidate } = req;
     if (candidate.cloud !== 'gcp') throw new ValidationError(`GceProvider cannot launch a ${candidate.cloud} candidate`);
     if (req.bootstrap.tokens.length !== req.numNodes) throw new ValidationError(`launch: ${req.bootstrap.tokens.length} agent tokens for ${req.numNodes} nodes`);
@@ -264,7 +300,9 @@ export class GceProvider implements ComputeProvider {
   }
 
   instanceName(jobId: number, taskIndex: number, attempt: number, node: number): string {
-    return `skyless-${this.options.deployment}-${jobId}-${taskIndex}-${attempt}-${node}`;
+    const name = `skyless-${this.options.deployment}-${jobId}-${taskIndex}-${attempt}-${node}`;
+    if (name.length > 63) throw new ValidationError(`GCE instance name ${name} is longer than 63 characters`);
+    return name;
   }
 
   private async insertNode(req: LaunchRequest, zone: string, node: number, machineType: string, accelerator: { type: string; count: number } | undefined, image: string): Promise<GceInstance> {
@@ -291,7 +329,6 @@ export class GceProvider implements ComputeProvider {
       metadata: {
         items: [
           { key: 'startup-script', value: buildUserDataScript({ apiUrl: req.bootstrap.apiUrl, token: req.bootstrap.tokens[node]!, cloud: 'gcp' }) },
-          ...(gpu ? [{ key: 'install-nvidia-driver', value: 'True' }] : []),
         ],
       },
       ...(this.options.serviceAccountEmail ? { serviceAccounts: [{ email: this.options.serviceAccountEmail, scopes: ['https://www.googleapis.com/auth/cloud-platform'] }] } : {}),
@@ -304,7 +341,14 @@ export class GceProvider implements ComputeProvider {
       // Created by an earlier call for this attempt (GCE names are unique per zone): reuse it if it lives.
       if (!(err instanceof GceApiError && err.code === 'alreadyExists')) throw err;
     }
-    const instance = (await this.call({ method: 'GET', url: `${base}/${name}` })) as GceInstance;
+    let instance: GceInstance;
+    try {
+      instance = (await this.call({ method: 'GET', url: `${base}/${name}` })) as GceInstance;
+    } catch (err) {
+      // A spot node preempted right after its creation is deleted (instanceTerminationAction DELETE).
+      if (err instanceof GceApiError && err.status === 404) throw new GceApiError(`node ${node} (${name}) was gone right after its launch (preempted)`, 409, 'STOCKOUT');
+      throw err;
+    }
     if (!USABLE.has(instance.status ?? '')) {
       // Preempted or stopped at once (a spot zone with no room), or an old one still being deleted.
       // Deleted here: a stopped instance still bills its disk, and it is not part of the gang.
@@ -316,22 +360,28 @@ export class GceProvider implements ComputeProvider {
     return instance;
   }
 
-  /** Waits for a zonal operation; a failed operation becomes GceApiError with its first error code. */
+  /**
+   * Waits for a zonal operation; a failed operation becomes GceApiError with its most telling error
+   * code (quota and stockout codes before others). `wait` returns when the operation is DONE or after
+   * about two minutes, best effort; past the launch's budget the launch hands back (TransientError).
+   */
   private async waitFor(op: GceOperation, zone: string): Promise<void> {
-    for (let i = 0; op.status !== 'DONE'; i++) {
-      if (i >= 10) throw new TransientError(`GCE operation ${op.name} in ${zone} is still ${op.status}`, 'OperationTimeout');
-      // `wait` returns when the operation is DONE or after about two minutes.
+    while (op.status !== 'DONE') {
+      if (this.now() > this.deadline) throw new TransientError(`GCE operation ${op.name} in ${zone} is still ${op.status}; the launch resumes on the next call`, 'OperationTimeout');
       op = (await this.call({ method: 'POST', url: `${GCE_API}/projects/${this.options.project}/zones/${zone}/operations/${op.name}/wait` })) as GceOperation;
     }
-    const first = op.error?.errors?.[0];
-    if (first) throw new GceApiError(first.message ?? first.code ?? 'operation failed', op.httpErrorStatusCode ?? 400, first.code ?? 'UNKNOWN');
+    const errors = op.error?.errors ?? [];
+    const telling = errors.find((e) => e.code === 'QUOTA_EXCEEDED' || ZONE_CODES.has(e.code ?? '')) ?? errors[0];
+    if (telling) throw new GceApiError(errors.map((e) => e.message ?? e.code).join('; ') || 'operation failed', op.httpErrorStatusCode ?? 400, telling.code ?? 'UNKNOWN');
   }
 
   // ---- terminate / describe -------------------------------------------------------------------
 
   async terminate(jobId: number, taskIndex: number, attempt: number, region?: string): Promise<void> {
     const found = await this.list(this.attemptFilter(jobId, taskIndex, attempt), region ? [region] : this.options.regions);
-    await this.deleteAll(found.filter((i) => i.status !== 'STOPPING'));
+    // STOPPING included: a standard VM being stopped would otherwise end TERMINATED with a billed disk.
+    // Bounded like a launch: a slow delete hands back, and the teardown's next poll calls again.
+    await this.withinBudget(() => this.deleteAll(found));
   }
 
   async describe(filter: { jobId?: number; regions?: string[] } = {}): Promise<DescribedInstance[]> {
@@ -367,7 +417,12 @@ export class GceProvider implements ComputeProvider {
       const page = (await this.call({ method: 'GET', url: `${GCE_API}/projects/${this.options.project}/aggregated/instances?${q}` })) as {
         items?: Record<string, { instances?: GceInstance[] }>;
         nextPageToken?: string;
+        unreachables?: string[];
       };
+      // A partial answer must not pass for a complete one: terminate() would report success while
+      // instances in an unreachable zone keep running, and the janitor would miss them.
+      const unreachable = (page.unreachables ?? []).filter((u) => !regions || regions.includes(regionOfZone(u.replace(/^zones\//, ''))));
+      if (unreachable.length) throw new TransientError(`GCE could not list instances in ${unreachable.join(', ')}`, 'Unreachable');
       for (const [scope, { instances }] of Object.entries(page.items ?? {})) {
         const zone = scope.replace(/^zones\//, '');
         if (regions && !regions.includes(regionOfZone(zone))) continue;
@@ -408,7 +463,9 @@ export class GceProvider implements ComputeProvider {
       if (res.status >= 200 && res.status < 300) return res.data;
       const e = (res.data as { error?: { message?: string; errors?: { reason?: string }[] } } | undefined)?.error;
       const err = new GceApiError(e?.message ?? `HTTP ${res.status}`, res.status, e?.errors?.[0]?.reason ?? `HTTP${res.status}`);
-      if ((res.status === 429 || res.status >= 500) && attempt < this.maxApiAttempts) {
+      const retryable = res.status === 429 || res.status >= 500 || TRANSIENT_REASONS.has(err.code);
+      if (retryable && attempt >= this.maxApiAttempts) throw new TransientError(`GCE ${req.method} ${req.url}: ${err.code}: ${err.message}`, err.code);
+      if (retryable) {
         await this.sleep(Math.min(8000, 250 * 2 ** attempt));
         continue;
       }

@@ -7,10 +7,13 @@
 import { ValidationError } from '../../core/errors.ts';
 import type { GceTransport } from './gce-provider.ts';
 
-/** The project the credentials name, when they name one (a key file does; a WIF config may not). */
+/**
+ * The project the credentials name, when they name one: a key's project_id, or the home project of
+ * the service account a WIF config impersonates. (quota_project_id is a billing project, not where
+ * VMs belong.) Set GCP_PROJECT when the VMs belong elsewhere.
+ */
 export function projectOfCredentials(json: Record<string, unknown>): string | undefined {
   if (typeof json.project_id === 'string') return json.project_id;
-  if (typeof json.quota_project_id === 'string') return json.quota_project_id;
   // WIF impersonation URL: …/serviceAccounts/NAME@PROJECT.iam.gserviceaccount.com:generateAccessToken
   const url = typeof json.service_account_impersonation_url === 'string' ? json.service_account_impersonation_url : '';
   return /@([a-z][a-z0-9-]{4,28}[a-z0-9])\.iam\.gserviceaccount\.com/.exec(url)?.[1];
@@ -35,14 +38,26 @@ export async function googleAuthTransport(credentials: Record<string, unknown>):
   const auth = new GoogleAuth({ credentials: credentials as never, scopes: ['https://www.googleapis.com/auth/compute'] });
   const client = await auth.getClient();
   return async (req) => {
-    const res = await client.request({
+    let res;
+    try {
+      res = await client.request({
       url: req.url,
       method: req.method,
       ...(req.body !== undefined ? { data: req.body } : {}),
       // Answers are mapped by GceProvider; never throw on an HTTP status here.
       validateStatus: () => true,
       responseType: 'json',
-    });
+      });
+    } catch (err) {
+      // With every status accepted, what still throws is getting a token: an HTTP answer from the
+      // token service means the credentials are refused (not a blip to retry); anything else is the
+      // network, which GceProvider retries.
+      const answer = (err as { response?: { status?: number; data?: unknown } }).response;
+      if (!answer) throw err;
+      const detail = typeof answer.data === 'object' ? JSON.stringify(answer.data) : String(answer.data ?? '');
+      const message = `GCP credentials were refused (HTTP ${answer.status ?? '?'} from the token service): ${detail.slice(0, 300)}`;
+      return { status: 401, data: { error: { code: 401, message, errors: [{ reason: 'authError', message }] } } };
+    }
     return { status: res.status, data: res.data };
   };
 }

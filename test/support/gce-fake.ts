@@ -25,8 +25,14 @@ export class GceFake {
   readonly zoneErrors = new Map<string, OpError>();
   /** HTTP answers returned instead of the next calls (FIFO), e.g. 429s. */
   readonly nextHttpErrors: { status: number; reason: string; message: string }[] = [];
-  /** Status a newly inserted instance gets (RUNNING; TERMINATED = preempted at once). */
+  /** Status a newly inserted instance gets (RUNNING; TERMINATED = preempted at once; GONE = preempted and deleted). */
   insertStatus = 'RUNNING';
+  /** Zone → machine types it does not offer: insert answers 400 invalid, as GCE does. */
+  readonly missingTypes = new Map<string, Set<string>>();
+  /** Zones the aggregated list reports as unreachable. */
+  unreachables: string[] = [];
+  /** How many `wait` calls answer an operation still RUNNING before it is DONE. */
+  slowWaits = 0;
   pageSize = 2;
   private ops = new Map<string, Record<string, unknown>>();
   private seq = 0;
@@ -56,6 +62,10 @@ export class GceFake {
     const zone = path[1];
     if (path[2] === 'operations' && path[4] === 'wait' && req.method === 'POST') {
       const op = this.ops.get(path[3]!);
+      if (op && this.slowWaits > 0) {
+        this.slowWaits -= 1;
+        return ok({ ...op, status: 'RUNNING', error: undefined });
+      }
       return op ? ok(op) : err(404, 'notFound', `operation ${path[3]} not found`);
     }
     if (path[2] !== 'instances') return err(404, 'notFound', `no route ${url.pathname}`);
@@ -75,8 +85,13 @@ export class GceFake {
   private insert(zone: string, body: Record<string, unknown>): GceResponse {
     const name = String(body.name);
     if (this.instances.has(`${zone}/${name}`)) return err(409, 'alreadyExists', `The resource 'projects/${this.project}/zones/${zone}/instances/${name}' already exists`);
+    const type = String(body.machineType).split('/').pop()!;
+    if (this.missingTypes.get(zone)?.has(type)) {
+      return err(400, 'invalid', `Invalid value for field 'resource.machineType': 'zones/${zone}/machineTypes/${type}'. Machine type with name '${type}' does not exist in zone '${zone}'.`);
+    }
     const failure = this.zoneErrors.get(zone);
     if (failure) return ok(this.op(zone, 'RUNNING', failure));
+    if (this.insertStatus === 'GONE') return ok(this.op(zone, 'RUNNING'));
     this.instances.set(`${zone}/${name}`, {
       name,
       zone,
@@ -108,7 +123,8 @@ export class GceFake {
   }
 
   private aggregated(q: URLSearchParams): GceResponse {
-    const clauses = [...(q.get('filter') ?? '').matchAll(/labels\.([a-z0-9_-]+)\s*=\s*"([^"]*)"/g)].map((m) => [m[1]!, m[2]!] as const);
+    // `labels.k = "v"` or `labels.k = v`, joined by AND (what the provider sends; the API accepts both).
+    const clauses = [...(q.get('filter') ?? '').matchAll(/labels\.([a-z0-9_-]+)\s*=\s*(?:"([^"]*)"|([^\s)]+))/g)].map((m) => [m[1]!, m[2] ?? m[3]!] as const);
     const matching = [...this.instances.values()].filter((i) => clauses.every(([k, v]) => i.labels[k] === v)).sort((a, b) => a.name.localeCompare(b.name));
     const start = Number(q.get('pageToken') ?? 0);
     const page = matching.slice(start, start + this.pageSize);
@@ -116,7 +132,12 @@ export class GceFake {
     for (const i of page) (items[`zones/${i.zone}`] ??= { instances: [] }).instances!.push(this.render(i));
     // GCE lists scopes without instances too, with a warning instead of a list.
     items['zones/asia-east1-a'] = { warning: { code: 'NO_RESULTS_ON_PAGE' } };
-    return ok({ kind: 'compute#instanceAggregatedList', items, ...(start + this.pageSize < matching.length ? { nextPageToken: String(start + this.pageSize) } : {}) });
+    return ok({
+      kind: 'compute#instanceAggregatedList',
+      items,
+      ...(start + this.pageSize < matching.length ? { nextPageToken: String(start + this.pageSize) } : {}),
+      ...(this.unreachables.length ? { unreachables: this.unreachables.map((z) => `zones/${z}`) } : {}),
+    });
   }
 }
 

@@ -48,7 +48,7 @@ describe('launch', () => {
       labels: { 'skyless-deployment': 'skyless', 'skyless-job': '7', 'skyless-task': '0', 'skyless-attempt': '1', 'skyless-node': '0' },
       guestAccelerators: [{ acceleratorType: 'zones/us-central1-a/acceleratorTypes/nvidia-tesla-t4', acceleratorCount: 1 }],
       scheduling: { provisioningModel: 'SPOT', instanceTerminationAction: 'DELETE', onHostMaintenance: 'TERMINATE' },
-      disks: [{ boot: true, autoDelete: true, initializeParams: { diskSizeGb: '120', sourceImage: 'projects/deeplearning-platform-release/global/images/family/pytorch-latest-cu124' } }],
+      disks: [{ boot: true, autoDelete: true, initializeParams: { diskSizeGb: '120', sourceImage: 'projects/deeplearning-platform-release/global/images/family/common-cu129-ubuntu-2204-nvidia-580' } }],
     });
     const script = (b: Record<string, unknown>) => (b.metadata as { items: { key: string; value: string }[] }).items.find((i) => i.key === 'startup-script')!.value;
     expect(script(first!)).toContain('token-node-0');
@@ -120,8 +120,43 @@ describe('launch', () => {
     expect(fake.instances.size).toBe(1);
   });
 
+  it('a machine type a zone does not offer (400 invalid) moves the gang to the next zone', async () => {
+    fake.missingTypes.set('us-central1-a', new Set(['n1-standard-8']));
+    const launched = await provider.launch(request());
+    expect(launched.map((l) => l.zone)).toEqual(['us-central1-b']);
+  });
+
+  it('a spot node deleted by a preemption right after its insert (404) is a stockout in that zone', async () => {
+    fake.insertStatus = 'GONE';
+    await expect(provider.launch(request({ candidate: candidate({ zones: ['us-central1-a'] }) }))).rejects.toMatchObject({ name: 'CapacityError', scope: 'zone', code: 'STOCKOUT' });
+  });
+
+  it('an operation slower than the budget hands back (TransientError), and the next call resumes without a duplicate', async () => {
+    let t = 0;
+    provider = new GceProvider({ transport: fake.transport, project: PROJECT, deployment: 'skyless', sleep: async () => {}, now: () => (t += 60_000), launchBudgetMs: 150_000 });
+    fake.slowWaits = 5;
+    await expect(provider.launch(request({ numNodes: 2 }))).rejects.toMatchObject({ name: 'TransientError', code: 'OperationTimeout' });
+    fake.slowWaits = 0;
+    const launched = await provider.launch(request({ numNodes: 2 }));
+    expect(launched.map((l) => l.instanceId)).toEqual(['skyless-skyless-7-0-1-0', 'skyless-skyless-7-0-1-1']);
+    expect(fake.instances.size).toBe(2);
+  });
+
+  it('never takes a partial list for a complete one: an unreachable zone makes terminate and describe hand back', async () => {
+    await provider.launch(request());
+    fake.unreachables = ['us-central1-c'];
+    await expect(provider.terminate(7, 0, 1)).rejects.toMatchObject({ name: 'TransientError', code: 'Unreachable' });
+    await expect(provider.describe()).rejects.toBeInstanceOf(TransientError);
+    expect(fake.instances.size).toBe(1);
+    // An unreachable zone outside the regions asked about does not matter.
+    fake.unreachables = ['asia-east1-a'];
+    await provider.terminate(7, 0, 1, 'us-central1');
+    expect(fake.instances.size).toBe(0);
+  });
+
   it('retries throttling, then maps quota, permission and bad-request answers to the launch walk', async () => {
-    fake.nextHttpErrors.push({ status: 429, reason: 'rateLimitExceeded', message: 'Rate Limit Exceeded' }, { status: 503, reason: 'backendError', message: 'Backend Error' });
+    // GCE's rate limits answer 403 rateLimitExceeded (and sometimes 429); both are retried, as is a 5xx.
+    fake.nextHttpErrors.push({ status: 403, reason: 'rateLimitExceeded', message: 'Rate Limit Exceeded' }, { status: 429, reason: 'rateLimitExceeded', message: 'Too Many Requests' }, { status: 503, reason: 'backendError', message: 'Backend Error' });
     await expect(provider.launch(request())).resolves.toHaveLength(1);
 
     fake.zoneErrors.set('us-central1-a', { code: 'QUOTA_EXCEEDED', message: "Quota 'NVIDIA_T4_GPUS' exceeded. Limit: 0.0 in region us-central1." });
@@ -132,6 +167,7 @@ describe('launch', () => {
     expect(toGceLaunchError(new GceApiError('Required permission compute.instances.create', 403, 'forbidden'), 'us-central1')).toMatchObject({ name: 'CapacityError', scope: 'cloud' });
     expect(toGceLaunchError(new GceApiError("Invalid value for field 'resource.disks[0]'", 400, 'invalid'), 'us-central1', 'us-central1-a')).toBeInstanceOf(PrecheckError);
     expect(toGceLaunchError(new GceApiError("The resource 'zones/us-west1-c/machineTypes/a2-highgpu-1g' was not found", 404, 'notFound'), 'us-west1', 'us-west1-c')).toMatchObject({ scope: 'zone' });
+    expect(toGceLaunchError(new GceApiError('Operation rate exceeded for resource', 403, 'RESOURCE_OPERATION_RATE_EXCEEDED'), 'us-west1', 'us-west1-c')).toBeInstanceOf(TransientError);
     fake.zoneErrors.clear();
     fake.nextHttpErrors.push(...Array.from({ length: 5 }, () => ({ status: 503, reason: 'backendError', message: 'Backend Error' })));
     await expect(provider.launch(request({ attempt: 4 }))).rejects.toBeInstanceOf(TransientError);
