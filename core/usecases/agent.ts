@@ -56,8 +56,22 @@ function withNode(a: AttemptRecord, rank: number, patch: Partial<NodeRecord>): A
   return { ...a, nodes: a.nodes.map((n) => (n.rank === rank ? { ...n, ...patch } : n)) };
 }
 
+/**
+ * True while the attempt is being launched: the task's current attempt is this one (launch() writes
+ * the number before calling the provider) but the attempt record, written when the provider's call
+ * returns, is not there yet. A node that boots fast (a local process; an EC2 instance whose launch
+ * step is slow to record it) registers in that window and must be told to wait, not that it is gone.
+ */
+async function launchInFlight(deps: Deps, c: AgentClaim): Promise<boolean> {
+  const job = await deps.store.getJob(c.job);
+  if (!job || job.cancelRequested || isTerminal(job.status)) return false;
+  const t = job.tasks[c.task];
+  return job.currentTask === c.task && t !== undefined && t.attempt === c.attempt && !isTerminal(t.status);
+}
+
 export async function register(deps: Deps, c: AgentClaim, body: { ip?: string }): Promise<RegisterReply> {
   const now = deps.clock.now();
+  if (!(await deps.store.getAttempt(c.job, c.task, c.attempt)) && (await launchInFlight(deps, c))) return { state: 'WAIT', retryAfterMs: 300 };
   let a = await mutateAttempt(deps, c, (x) => {
     const n = x.nodes[c.node];
     if (n.registeredAt) return null;

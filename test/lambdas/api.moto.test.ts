@@ -116,4 +116,20 @@ describe('agent routes: the scoped token', () => {
     const tokenA2 = d.deps.agentTokens.sign({ job: 501, task: 0, attempt: 2, node: 0 });
     expect((await api(request('POST', '/agent/heartbeat', { token: tokenA2, body: { phase: 'RUN' } }))).statusCode).toBe(410);
   });
+
+  it('a node that registers while its attempt is still being launched (no attempt record yet) is told to wait, not that it is gone', async () => {
+    // launch() has written attempt 1 on the task and called the provider; the record comes when it returns.
+    await d.deps.store.putJob(makeJobRecord({ jobId: 503, status: 'STARTING', slot: 'LAUNCHING', tasks: [makeTaskState({ status: 'STARTING', attempt: 1 })] }), null);
+    const token = d.deps.agentTokens.sign({ job: 503, task: 0, attempt: 1, node: 0 });
+    const early = await api(request('POST', '/agent/register', { token, body: { ip: '10.0.0.7' } }));
+    expect(early.statusCode).toBe(200);
+    expect(json(early)).toEqual({ state: 'WAIT', retryAfterMs: 300 });
+    // The record arrives (two nodes): the same call now registers node 0, which waits for node 1.
+    await d.deps.store.putAttempt(makeAttemptRecord({ jobId: 503, attempt: 1, nodes: [makeNode(0), makeNode(1)] }), null);
+    expect(json(await api(request('POST', '/agent/register', { token, body: { ip: '10.0.0.7' } })))).toMatchObject({ state: 'WAIT' });
+    expect((await d.deps.store.getAttempt(503, 0, 1))!.nodes[0]!.registeredAt).toBeGreaterThan(0);
+    // A token for an attempt the task is not on (an older one, or one never launched) is gone.
+    const stale = d.deps.agentTokens.sign({ job: 503, task: 0, attempt: 2, node: 0 });
+    expect((await api(request('POST', '/agent/register', { token: stale, body: {} }))).statusCode).toBe(410);
+  });
 });
