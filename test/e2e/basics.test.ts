@@ -1,16 +1,10 @@
 // Issue 3: a real job runs end to end on the embedded default: real CLI subprocess, real control
 // plane process, real agent processes.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { mkdtempSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { startE2E, submittedId, REPO, type E2E } from './harness.ts';
-
-function yamlFile(dir: string, name: string, text: string): string {
-  const p = join(dir, name);
-  writeFileSync(p, text);
-  return p;
-}
+import { startE2E, yamlFile, submittedId, REPO, type E2E } from './harness.ts';
 
 describe('local default: launch, logs, queue, cancel', () => {
   let e: E2E;

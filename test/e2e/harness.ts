@@ -3,7 +3,7 @@
 // environment settings a user can set, never by patching code.
 
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, existsSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { tmpdir } from 'node:os';
 import { findMachineProcesses } from '../../adapters/local/process-provider.ts';
@@ -150,4 +150,27 @@ export function submittedId(stdout: string): number {
   const m = /Managed jobs? submitted: IDs? (\d+)/.exec(stdout);
   if (!m) throw new Error(`no job ID in output:\n${stdout}`);
   return Number(m[1]);
+}
+
+/** Writes a task YAML into `dir` and returns its path. */
+export function yamlFile(dir: string, name: string, text: string): string {
+  const p = join(dir, name);
+  writeFileSync(p, text);
+  return p;
+}
+
+/** Waits for a file a task creates (a marker that it reached some point). */
+export async function waitForFile(path: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!existsSync(path)) {
+    if (Date.now() > deadline) throw new Error(`${path} did not appear within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** `jobs launch -y -d` of `text` (written to `dir/<name>.yaml`); returns the job ID, failing on a non-zero exit. */
+export async function launchDetached(e: E2E, dir: string, name: string, text: string): Promise<number> {
+  const r = await e.run(['jobs', 'launch', '-y', '-d', yamlFile(dir, `${name}.yaml`, text)]);
+  if (r.code !== 0) throw new Error(`jobs launch ${name} exited ${r.code}: ${r.stderr}`);
+  return submittedId(r.stdout);
 }

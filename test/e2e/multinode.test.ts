@@ -4,24 +4,10 @@
 // exit codes decide; the loss of any node (also one that never registers) recovers the whole task
 // on fresh nodes (SPEC §3, §6).
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { mkdtempSync, writeFileSync, readFileSync, existsSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { startE2E, submittedId, REPO, type E2E } from './harness.ts';
-
-function yamlFile(dir: string, name: string, text: string): string {
-  const p = join(dir, name);
-  writeFileSync(p, text);
-  return p;
-}
-
-async function waitForFile(path: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!existsSync(path)) {
-    if (Date.now() > deadline) throw new Error(`${path} did not appear within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+import { startE2E, yamlFile, waitForFile, submittedId, REPO, type E2E } from './harness.ts';
 
 function alive(pid: number): boolean {
   try {

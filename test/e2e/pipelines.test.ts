@@ -6,22 +6,8 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { mkdtempSync, writeFileSync, readFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { startE2E, submittedId, REPO, type E2E, type JobLike } from './harness.ts';
+import { startE2E, yamlFile, waitForFile, submittedId, REPO, type E2E, type JobLike } from './harness.ts';
 import { findMachineProcesses } from '../../adapters/local/process-provider.ts';
-
-function yamlFile(dir: string, name: string, text: string): string {
-  const p = join(dir, name);
-  writeFileSync(p, text);
-  return p;
-}
-
-async function waitForFile(path: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!existsSync(path)) {
-    if (Date.now() > deadline) throw new Error(`${path} did not appear within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 const statuses = (j: JobLike) => j.tasks.map((t) => t.status);
 

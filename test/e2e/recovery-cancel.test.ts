@@ -6,8 +6,8 @@ import { describe, it, expect, beforeAll, afterAll, afterEach } from 'vitest';
 import { mkdtempSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { startE2E, submittedId, type E2E, type JobLike } from './harness.ts';
-import { yamlFile, jobAndAttempts, controllerEvents, transitions, waitForOutput, finished } from './recovery-helpers.ts';
+import { startE2E, launchDetached, type E2E, type JobLike } from './harness.ts';
+import { jobAndAttempts, controllerEvents, transitions, waitForOutput, finished } from './recovery-helpers.ts';
 
 describe('cancel in every phase', () => {
   let e: E2E;
@@ -23,11 +23,7 @@ describe('cancel in every phase', () => {
     await e.stop();
   });
 
-  async function launch(name: string, text: string): Promise<number> {
-    const r = await e.run(['jobs', 'launch', '-y', '-d', yamlFile(dir, `${name}.yaml`, text)]);
-    expect(r.code, r.stderr).toBe(0);
-    return submittedId(r.stdout);
-  }
+  const launch = (name: string, text: string) => launchDetached(e, dir, name, text);
 
   async function cancel(id: number): Promise<void> {
     const c = await e.run(['jobs', 'cancel', '-y', String(id)]);

@@ -1,16 +1,9 @@
 // Shared by the recovery e2e files (issue 4): reading a job's attempts, logs and controller log
 // through the real API, and waiting for what the scenarios assert.
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { E2E, JobLike } from './harness.ts';
 import type { AttemptRecord, JobEvent } from '../../core/job/records.ts';
 import type { LogChunk } from '../../core/usecases/read.ts';
-
-export function yamlFile(dir: string, name: string, text: string): string {
-  const p = join(dir, name);
-  writeFileSync(p, text);
-  return p;
-}
 
 export async function jobAndAttempts(e: E2E, id: number): Promise<{ job: JobLike; attempts: AttemptRecord[] }> {
   return e.api<{ job: JobLike; attempts: AttemptRecord[] }>('GET', `/jobs/${id}`);

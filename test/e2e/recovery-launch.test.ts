@@ -5,8 +5,8 @@ import { describe, it, expect, beforeAll, afterAll, afterEach } from 'vitest';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { startE2E, submittedId, type E2E } from './harness.ts';
-import { yamlFile, jobAndAttempts, regionsUsed, controllerEvents, transitions, finished, waitNoProcesses } from './recovery-helpers.ts';
+import { startE2E, launchDetached, type E2E } from './harness.ts';
+import { jobAndAttempts, regionsUsed, controllerEvents, transitions, finished, waitNoProcesses } from './recovery-helpers.ts';
 
 describe('launch failover with injected capacity faults', () => {
   let e: E2E;
@@ -22,11 +22,7 @@ describe('launch failover with injected capacity faults', () => {
     await e.stop();
   });
 
-  async function launch(name: string, text: string): Promise<number> {
-    const r = await e.run(['jobs', 'launch', '-y', '-d', yamlFile(dir, `${name}.yaml`, text)]);
-    expect(r.code, r.stderr).toBe(0);
-    return submittedId(r.stdout);
-  }
+  const launch = (name: string, text: string) => launchDetached(e, dir, name, text);
 
   it('faults set|show|clear edit the faults file and reject what cannot be', async () => {
     const set = await e.run(['local', 'faults', 'set', '--region', 'local-1', '--scope', 'region']);

@@ -4,8 +4,8 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { startE2E, submittedId, type E2E } from './harness.ts';
-import { yamlFile, jobAndAttempts, regionsUsed, controllerEvents, transitions, finished, logChunks, taskIdsByAttempt, attemptOutput } from './recovery-helpers.ts';
+import { startE2E, launchDetached, type E2E } from './harness.ts';
+import { jobAndAttempts, regionsUsed, controllerEvents, transitions, finished, logChunks, taskIdsByAttempt, attemptOutput } from './recovery-helpers.ts';
 
 describe('restarts on errors and exit codes', () => {
   let e: E2E;
@@ -18,11 +18,7 @@ describe('restarts on errors and exit codes', () => {
     await e.stop();
   });
 
-  async function launch(name: string, text: string): Promise<number> {
-    const r = await e.run(['jobs', 'launch', '-y', '-d', yamlFile(dir, `${name}.yaml`, text)]);
-    expect(r.code, r.stderr).toBe(0);
-    return submittedId(r.stdout);
-  }
+  const launch = (name: string, text: string) => launchDetached(e, dir, name, text);
 
   it('recover_on_exit_codes: [29] with max_restarts_on_errors: 0 recovers on exit 29, for free', async () => {
     // The marker lives outside the workdir (every attempt gets a fresh machine): first run exits 29, the next 0.

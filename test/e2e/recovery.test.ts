@@ -5,9 +5,8 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { startE2E, submittedId, type E2E } from './harness.ts';
+import { startE2E, yamlFile, submittedId, type E2E } from './harness.ts';
 import {
-  yamlFile,
   jobAndAttempts,
   regionsUsed,
   controllerEvents,
