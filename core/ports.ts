@@ -127,6 +127,16 @@ export interface InstanceTags {
   'skyless:deployment'?: string;
 }
 
+/** The tags of node `node` of an attempt (providers add the deployment tag where they use one). */
+export function attemptTags(req: Pick<LaunchRequest, 'jobId' | 'taskIndex' | 'attempt'>, node: number): InstanceTags {
+  return {
+    'skyless:job': String(req.jobId),
+    'skyless:task': String(req.taskIndex),
+    'skyless:attempt': String(req.attempt),
+    'skyless:node': String(node),
+  };
+}
+
 export interface LaunchRequest {
   jobId: number;
   taskIndex: number;

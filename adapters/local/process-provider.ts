@@ -21,6 +21,7 @@ import type {
   LaunchedInstance,
   LaunchRequest,
 } from '../../core/ports.ts';
+import { attemptTags } from '../../core/ports.ts';
 import { CapacityError, NotFoundError, PrecheckError, ValidationError } from '../../core/errors.ts';
 
 /** Environment variable marking every process of a local "machine" (see file comment). */
@@ -196,12 +197,7 @@ export class ProcessProvider implements ComputeProvider {
       instanceType: req.candidate.instanceType,
       spot: req.candidate.spot,
       ip: nodeIp(node),
-      tags: {
-        'skyless:job': String(req.jobId),
-        'skyless:task': String(req.taskIndex),
-        'skyless:attempt': String(req.attempt),
-        'skyless:node': String(node),
-      },
+      tags: attemptTags(req, node),
       state: 'pending',
       launchedAt: this.clock.now(),
     };

@@ -18,6 +18,7 @@
 // instances and tens of thousands of events stay cheap; describe() without a filter is O(instances).
 
 import type { BusEvent, ComputeProvider, DescribedInstance, InstanceTags, LaunchedInstance, LaunchRequest, Rng } from '../../core/ports.ts';
+import { attemptTags } from '../../core/ports.ts';
 import { CapacityError, PrecheckError, ValidationError } from '../../core/errors.ts';
 
 /** A reply of the agent API as the sim agent needs it. */
@@ -194,12 +195,7 @@ export class SimCloud implements ComputeProvider {
         taskIndex: req.taskIndex,
         attempt: req.attempt,
         spot: c.spot,
-        tags: {
-          'skyless:job': String(req.jobId),
-          'skyless:task': String(req.taskIndex),
-          'skyless:attempt': String(req.attempt),
-          'skyless:node': String(node),
-        },
+        tags: attemptTags(req, node),
         state: 'pending',
         terminatedBySkyless: false,
         token: req.bootstrap.tokens[node],

@@ -4,6 +4,7 @@
 //   a storage mapping   → `storage` ({name, source, store, mode, persistent}, SkyPilot's Storage).
 // Entries keep the order in which the YAML lists them. Error paths name the destination as written.
 
+import { lastComponent } from './node-mounts.ts';
 import type { FileMount } from './types.ts';
 import type { IssueList } from './issues.ts';
 import { joinPath } from './issues.ts';
@@ -96,7 +97,7 @@ function parseStorage(dest: string, map: Mapping, path: string, issues: IssueLis
     // Each source lands at dest/<its last path component>: two with the same one would collide.
     const seen = new Map<string, string>();
     for (const src of mount.source) {
-      const last = src.replace(/\/+$/, '').split('/').pop() ?? src;
+      const last = lastComponent(src);
       const other = seen.get(last);
       if (other !== undefined) issues.add(at('source'), `'${other}' and '${src}' would both land at ${dest.replace(/\/+$/, '')}/${last}`);
       seen.set(last, src);

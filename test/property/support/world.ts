@@ -8,6 +8,7 @@
 //  - the cloud's event delivery: an inbox of EC2-shaped events, delivered late, twice, reordered or never.
 // Every action runs to completion before the next starts, so a run is reproducible from its choices.
 
+import { seededRng } from '../../../adapters/sim/sim-plane.ts';
 import { DynamoJobStore } from '../../../adapters/aws/dynamo-job-store.ts';
 import { ensureTable } from '../../../adapters/local/dynalite.ts';
 import type { TestDynalite } from '../../support/dynalite.ts';
@@ -333,7 +334,7 @@ export class World {
       providers: { local: w.cloud },
       clock: w.clock,
       ids: { token: () => `id-${++w.ids}`, uuid: () => `00000000-0000-4000-8000-${String(++w.ids).padStart(12, '0')}` },
-      rng: seeded(42),
+      rng: seededRng(42), // back-off jitter is reproducible
       settings: worldSettings(opts.settings),
       agentTokens: hmacAgentTokens('property-test-key'),
       wakeScheduler: async () => {
@@ -426,18 +427,6 @@ export function ec2Event(inst: FakeInstance, detailType: string, detail: Record<
     region: inst.region,
     resources: [`arn:aws:ec2:${inst.region}:000000000000:instance/${inst.instanceId}`],
     detail: { 'instance-id': inst.instanceId, ...detail },
-  };
-}
-
-/** mulberry32: a small seeded generator, so back-off jitter is reproducible. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
 
