@@ -71,12 +71,20 @@ async function launchInFlight(deps: Deps, c: AgentClaim): Promise<boolean> {
 
 export async function register(deps: Deps, c: AgentClaim, body: { ip?: string }): Promise<RegisterReply> {
   const now = deps.clock.now();
-  if (!(await deps.store.getAttempt(c.job, c.task, c.attempt)) && (await launchInFlight(deps, c))) return { state: 'WAIT', retryAfterMs: 300 };
-  let a = await mutateAttempt(deps, c, (x) => {
-    const n = x.nodes[c.node];
-    if (n.registeredAt) return null;
-    return withNode(x, c.node, { registeredAt: now, lastHeartbeatAt: now, ip: body.ip || n.ip, phase: 'REGISTERED' });
-  });
+  let a: AttemptRecord;
+  try {
+    a = await mutateAttempt(deps, c, (x) => {
+      const n = x.nodes[c.node];
+      if (n.registeredAt) return null;
+      return withNode(x, c.node, { registeredAt: now, lastHeartbeatAt: now, ip: body.ip || n.ip, phase: 'REGISTERED' });
+    });
+  } catch (err) {
+    // Only on this rare path: is the record missing because the launch has not recorded it yet?
+    if (err instanceof AttemptGoneError && !(await deps.store.getAttempt(c.job, c.task, c.attempt)) && (await launchInFlight(deps, c))) {
+      return { state: 'WAIT', retryAfterMs: 300 };
+    }
+    throw err;
+  }
   if (a.state === 'PROVISIONING' && a.nodes.every((n) => n.registeredAt)) {
     a = await mutateAttempt(deps, c, (x) => (x.state === 'PROVISIONING' ? { ...x, state: 'RUNNING', runningAt: now } : null));
     const { job } = await mutateJob(deps, c.job, (j) => {
