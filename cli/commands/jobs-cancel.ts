@@ -31,7 +31,7 @@ export async function runCancel(opts: CancelOptions, io: CliIo, client?: Client)
   }
   try {
     const c = client ?? (await connect());
-    const body = opts.jobIds.length ? { jobIds: opts.jobIds } : opts.name ? { name: opts.name } : opts.pool ? { pool: opts.pool, all: true } : { all: true, allUsers: opts.allUsers };
+    const body = opts.jobIds.length ? { jobIds: opts.jobIds } : opts.name ? { name: opts.name } : opts.pool ? { pool: opts.pool } : { all: true, allUsers: opts.allUsers };
     const r = await c.request<CancelResult>('POST', '/jobs/cancel', body);
     if (r.cancelled.length) io.stdout(`Cancelling managed job(s): ${r.cancelled.join(', ')}.\n`);
     if (r.alreadyFinished.length) io.stdout(`Already finished: ${r.alreadyFinished.join(', ')}.\n`);

@@ -158,13 +158,25 @@ export function createHandler(deps: Deps, opts: ApiOptions = {}) {
       method: 'POST', pattern: /^\/jobs\/cancel$/, run: async (e) => {
         const b = bodyJson(e);
         const by = callerOf(e);
+        // Exactly one selector. A body naming several (e.g. {pool, all}) is refused rather than read
+        // as the broadest one: `cancel -p NAME` once cancelled every job of the caller that way.
+        const selectors = (['jobIds', 'name', 'pool', 'all'] as const).filter((k) => b[k] !== undefined && b[k] !== false);
+        if (selectors.length !== 1) throw new ValidationError(`say exactly one of jobIds, name, pool or all (got ${selectors.length ? selectors.join(', ') : 'none'})`);
+        if (b.allUsers !== undefined && b.all !== true) throw new ValidationError('allUsers goes with all');
         let ids: number[];
-        if (Array.isArray(b.jobIds)) {
-          if (!b.jobIds.every((x) => Number.isInteger(x) && x > 0)) throw new ValidationError('jobIds must be positive integers');
+        if (selectors[0] === 'jobIds') {
+          if (!Array.isArray(b.jobIds) || !b.jobIds.every((x) => Number.isInteger(x) && x > 0)) throw new ValidationError('jobIds must be positive integers');
           ids = b.jobIds as number[];
-        } else if (typeof b.name === 'string') ids = await activeJobIds(deps, { name: b.name });
-        else if (b.all === true) ids = await activeJobIds(deps, { user: b.allUsers === true ? undefined : by });
-        else throw new ValidationError('say which jobs: jobIds, name, or all');
+        } else if (selectors[0] === 'name') {
+          if (typeof b.name !== 'string' || !b.name) throw new ValidationError('name must be a non-empty string');
+          ids = await activeJobIds(deps, { name: b.name });
+        } else if (selectors[0] === 'pool') {
+          if (typeof b.pool !== 'string' || !b.pool) throw new ValidationError('pool must be a non-empty string');
+          ids = await activeJobIds(deps, { pool: b.pool });
+        } else {
+          if (b.all !== true) throw new ValidationError('all must be true');
+          ids = await activeJobIds(deps, { user: b.allUsers === true ? undefined : by });
+        }
         return json(200, await cancelJobs(deps, ids, by));
       },
     },

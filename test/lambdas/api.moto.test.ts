@@ -133,3 +133,33 @@ describe('agent routes: the scoped token', () => {
     expect((await api(request('POST', '/agent/register', { token: stale, body: {} }))).statusCode).toBe(410);
   });
 });
+
+describe('POST /jobs/cancel selects exactly what it names', () => {
+  async function submit(pool?: string): Promise<number> {
+    const r = await api(request('POST', '/jobs', { body: { yaml: 'resources:\n  cpus: 2\nrun: echo hi\n', ...(pool ? { pool } : {}) } }));
+    expect(r.statusCode).toBe(201);
+    return (json(r).jobIds as number[])[0]!;
+  }
+
+  it('cancel by pool cancels only that pool\'s jobs, never every job of the caller', async () => {
+    const inA = [await submit('pool-a'), await submit('pool-a')];
+    const inB = await submit('pool-b');
+    const plain = await submit();
+    const r = await api(request('POST', '/jobs/cancel', { body: { pool: 'pool-a' } }));
+    expect(r.statusCode).toBe(200);
+    expect((json(r).cancelled as number[]).sort()).toEqual([...inA].sort());
+    for (const id of inA) expect((await d.deps.store.getJob(id))!.status).toBe('CANCELLED');
+    for (const id of [inB, plain]) expect((await d.deps.store.getJob(id))!.status).toBe('PENDING');
+  });
+
+  it('a body naming two selectors is refused, not read as the broadest one', async () => {
+    const id = await submit('pool-c');
+    const other = await submit();
+    for (const body of [{ pool: 'pool-c', all: true }, { name: 'x', jobIds: [id] }, {}, { allUsers: true }]) {
+      const r = await api(request('POST', '/jobs/cancel', { body }));
+      expect(r.statusCode, JSON.stringify(body)).toBe(400);
+      expect(json(r).error).toBe('ValidationError');
+    }
+    for (const j of [id, other]) expect((await d.deps.store.getJob(j))!.status).toBe('PENDING');
+  });
+});
