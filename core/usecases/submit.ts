@@ -17,6 +17,7 @@ import { SpecError, ValidationError } from '../errors.ts';
 import { unplaceableMounts } from '../spec/node-mounts.ts';
 import type { Deps } from './deps.ts';
 import { publishStatusChanges } from './integration-events.ts';
+import { bindUpload } from './uploads.ts';
 
 export interface SubmitRequest {
   /** YAML text of the task or pipeline. */
@@ -112,6 +113,7 @@ export async function submitJobs(deps: Deps, req: SubmitRequest): Promise<Submit
   const numJobs = req.numJobs ?? 1;
   if (req.jobIds && req.jobIds.length !== numJobs) throw new ValidationError(`jobIds has ${req.jobIds.length} IDs for ${numJobs} job(s)`);
   const ids = req.jobIds ?? (await deps.store.allocateJobIds(numJobs));
+  if (req.filesPrefix !== undefined) await bindUpload(deps, req.user, req.filesPrefix, ids[0]!);
   const now = deps.clock.now();
   for (const [rank, jobId] of ids.entries()) {
     const { job, events } = newJob(spec, jobId, req, now, rank, numJobs);

@@ -16,6 +16,7 @@ import { ConflictError, TokenGoneError } from '../errors.ts';
 import type { Deps } from './deps.ts';
 import { providerFor } from './deps.ts';
 import { mutateJob, type Change } from './mutate.ts';
+import { submissionJobIds } from './uploads.ts';
 
 export type Next =
   | 'PARK_SLOT'
@@ -491,12 +492,23 @@ export async function finalize(deps: Deps, input: StepInput): Promise<Cursor> {
   const job = await deps.store.getJob(input.jobId);
   if (!job) return cursor(deps, input, 'DONE');
   if (!isTerminal(job.status)) return advance(deps, input);
-  if (job.filesPrefix) await deps.objects.deletePrefix(job.filesPrefix);
+  // A `--num-jobs` array shares one upload: the last of its jobs to end deletes it. Each job is
+  // terminal before it gets here, so of two ending at once at least one sees the other ended.
+  if (job.filesPrefix && (await siblingsEnded(deps, job))) await deps.objects.deletePrefix(job.filesPrefix);
   await mutateJob(deps, job.jobId, (j) =>
     j.finalizedAt ? null : { job: { ...j, finalizedAt: deps.clock.now(), slot: 'NONE', wait: undefined } },
   );
   await deps.wakeScheduler();
   return cursor(deps, input, 'DONE');
+}
+
+async function siblingsEnded(deps: Deps, job: JobRecord): Promise<boolean> {
+  for (const id of submissionJobIds(job)) {
+    if (id === job.jobId) continue;
+    const sibling = await deps.store.getJob(id);
+    if (sibling && sibling.filesPrefix === job.filesPrefix && !isTerminal(sibling.status)) return false;
+  }
+  return true;
 }
 
 export async function continueAsNew(deps: Deps, input: StepInput): Promise<Cursor> {

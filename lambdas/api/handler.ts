@@ -7,6 +7,7 @@ import type { Deps } from '../../core/usecases/deps.ts';
 import { submitJobs, type LaunchOverrideFlags } from '../../core/usecases/submit.ts';
 import { queue, getJob, controllerLog, jobLogs } from '../../core/usecases/read.ts';
 import { cancelJobs, activeJobIds } from '../../core/usecases/cancel.ts';
+import { issueUpload } from '../../core/usecases/uploads.ts';
 import { register, heartbeat, shipLogs, reportExit, reportInterrupted, AttemptGoneError } from '../../core/usecases/agent.ts';
 import type { AgentClaim } from '../../core/usecases/agent-token.ts';
 import { TASK_STATUSES, type TaskStatus } from '../../core/job/status.ts';
@@ -132,10 +133,7 @@ export function createHandler(deps: Deps, opts: ApiOptions = {}) {
         const b = bodyJson(e);
         const files = b.files;
         if (!Array.isArray(files) || !files.every((f) => typeof f === 'string' && /^[-\w./]+$/.test(f) && !f.includes('..'))) throw new ValidationError('files must be a list of relative object names');
-        const prefix = `uploads/${deps.ids.uuid()}/`;
-        const urls: Record<string, string> = {};
-        for (const f of files as string[]) urls[f] = await deps.objects.presignPut(prefix + f, 3600);
-        return json(201, { prefix, urls });
+        return json(201, await issueUpload(deps, callerOf(e), files as string[]));
       },
     },
     {

@@ -163,3 +163,49 @@ describe('POST /jobs/cancel selects exactly what it names', () => {
     for (const j of [id, other]) expect((await d.deps.store.getJob(j))!.status).toBe('PENDING');
   });
 });
+
+describe('filesPrefix: only a prefix the API issued to the same caller, for one submission', () => {
+  const yaml = 'resources:\n  cpus: 2\nrun: echo hi\n';
+  const asBob = () => createHandler(d.deps, { callerOf: () => 'bob' });
+
+  async function issue(handler = api): Promise<string> {
+    const r = await handler(request('POST', '/uploads', { body: { files: ['task-0/workdir.tar.gz'] } }));
+    expect(r.statusCode).toBe(201);
+    return json(r).prefix as string;
+  }
+  async function storedJobCount(): Promise<number> {
+    return (await d.deps.store.listJobs({ limit: 1000 })).jobs.length;
+  }
+
+  it('refuses a prefix in any other form (e.g. the logs prefix, which Finalize would delete), storing nothing', async () => {
+    const before = await storedJobCount();
+    for (const filesPrefix of ['logs/', '', 'uploads/', 'uploads/../logs/', 'jobs/1/']) {
+      const r = await api(request('POST', '/jobs', { body: { yaml, filesPrefix } }));
+      expect(r.statusCode, filesPrefix).toBe(400);
+      expect(json(r).message).toMatch(/filesPrefix/);
+    }
+    expect(await storedJobCount()).toBe(before);
+  });
+
+  it('refuses a well-formed prefix nobody was issued', async () => {
+    const r = await api(request('POST', '/jobs', { body: { yaml, filesPrefix: 'uploads/00000000-0000-4000-8000-000000000000/' } }));
+    expect(r.statusCode).toBe(400);
+    expect(json(r).message).toMatch(/not issued/);
+  });
+
+  it("refuses another caller's prefix, and a second submission with the same prefix", async () => {
+    const bobs = await issue(asBob());
+    const stolen = await api(request('POST', '/jobs', { body: { yaml, filesPrefix: bobs } }));
+    expect(stolen.statusCode).toBe(400);
+    expect(json(stolen).message).toMatch(/another caller/);
+
+    const mine = await issue();
+    const first = await api(request('POST', '/jobs', { body: { yaml, filesPrefix: mine } }));
+    expect(first.statusCode).toBe(201);
+    const [jobId] = json(first).jobIds as number[];
+    expect((await d.deps.store.getJob(jobId!))!.filesPrefix).toBe(mine);
+    const second = await api(request('POST', '/jobs', { body: { yaml, filesPrefix: mine } }));
+    expect(second.statusCode).toBe(400);
+    expect(json(second).message).toMatch(new RegExp(`already used by managed job ${jobId}`));
+  });
+});
