@@ -7,7 +7,7 @@
 //   `"['L4:1', 'A100:1']"` — choices in order of preference. Names and counts may be quoted.
 // Names are canonicalized case-insensitively against the catalog's list.
 
-import { ACCELERATORS, canonicalAccelerator } from '../catalog/accelerators.ts';
+import { ACCELERATORS, NOT_OFFERED, canonicalAccelerator } from '../catalog/accelerators.ts';
 import type { AcceleratorRequest } from './types.ts';
 import type { IssueList } from './issues.ts';
 import { joinPath } from './issues.ts';
@@ -125,6 +125,12 @@ function canonicalName(name: string, path: string, issues: IssueList): string | 
   const canonical = canonicalAccelerator(name);
   if (canonical === undefined) {
     issues.add(path, `unknown accelerator '${name}'${didYouMean(name, ACCELERATORS)}`);
+    return undefined;
+  }
+  const notOffered = NOT_OFFERED[canonical];
+  if (notOffered !== undefined) {
+    issues.add(path, `${canonical} cannot be launched: ${notOffered}`);
+    return undefined;
   }
   return canonical;
 }

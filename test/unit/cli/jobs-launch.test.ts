@@ -142,7 +142,7 @@ describe('skyless jobs launch (in-process)', () => {
     const { code, stdout, stderr } = await inProcess(['jobs', 'launch', '--dry-run', '--gpus', 'H100:16', fixture('gpu-spot-set.yaml')]);
     expect(code).toBe(2);
     expect(stdout).toBe('');
-    expect(stderr).toContain(`${fixture('gpu-spot-set.yaml')}: task 'finetune': no feasible resources: no instance has 16 H100 on any enabled cloud (instances offer 8)`);
+    expect(stderr).toContain(`${fixture('gpu-spot-set.yaml')}: task 'finetune': no feasible resources: no instance has 16 H100 on any enabled cloud (instances offer 1, 2, 4, 8)`);
   });
 
   it('bad flags exit 2, each named', async () => {
