@@ -54,7 +54,7 @@ export function launchCommand(io: CliIo, setExitCode: (code: number) => void): C
     .option('--env <KEY[=VALUE]>', 'set an environment variable; KEY alone takes it from your environment (repeatable)', collect)
     .option('--env-file <path>', 'read environment variables from a dotenv file')
     .option('--secret <KEY[=VALUE]>', 'set a secret; KEY alone takes it from your environment (repeatable)', collect)
-    .option('--use-spot', 'use spot instances')
+    .option('--use-spot', 'use spot instances (also --use-spot true|false, as older SkyPilot docs write it)')
     .option('--no-use-spot', 'use on-demand instances')
     .option('--gpus <accelerators>', "accelerators, e.g. A100:8 or '{L4:1,A100:1}'")
     .option('--cpus <n>', 'vCPUs per node, e.g. 8 or 8+')
@@ -96,9 +96,52 @@ export function launchCommand(io: CliIo, setExitCode: (code: number) => void): C
     });
 }
 
+const BOOLEAN_WORDS: Readonly<Record<string, boolean>> = { true: true, yes: true, '1': true, false: false, no: false, '0': false };
+
+/**
+ * `--use-spot false` / `--use-spot=true` (older SkyPilot docs: `sky jobs launch bert_qa.yaml
+ * --use-spot false`) rewritten to the flags `--use-spot` / `--no-use-spot`, so the value is never
+ * read as part of the task or its command. Words after `--` are a command and left alone; a word
+ * after `--use-spot` that is not a boolean stays a positional argument.
+ */
+export function normalizeUseSpot(args: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === '--') {
+      out.push(...args.slice(i));
+      break;
+    }
+    const inline = /^--use-spot=(.*)$/.exec(arg);
+    if (inline) {
+      const value = BOOLEAN_WORDS[inline[1].toLowerCase()];
+      // An unknown value stays as written, so commander reports it.
+      out.push(value === undefined ? arg : value ? '--use-spot' : '--no-use-spot');
+      continue;
+    }
+    const next = args[i + 1];
+    if (arg === '--use-spot' && next !== undefined && BOOLEAN_WORDS[next.toLowerCase()] !== undefined) {
+      out.push(BOOLEAN_WORDS[next.toLowerCase()] ? '--use-spot' : '--no-use-spot');
+      i++;
+      continue;
+    }
+    out.push(arg);
+  }
+  return out;
+}
+
 function isMissingFile(error: unknown): boolean {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   return code === 'ENOENT' || code === 'ENOTDIR';
+}
+
+function isFile(io: CliIo, path: string): boolean {
+  try {
+    io.readFile(path);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 type Entry = { kind: 'file'; path: string; text: string } | { kind: 'command'; command: string };
@@ -107,9 +150,19 @@ type Entry = { kind: 'file'; path: string; text: string } | { kind: 'command'; c
 function readEntry(options: LaunchOptions, io: CliIo): Entry | { error: string } {
   const words = options.entrypoint;
   if (words.length === 0) return { error: 'nothing to launch: give a task YAML file, or a command after --' };
-  if (options.entrypointIsCommand || words.length > 1) return { kind: 'command', command: words.join(' ') };
   const [word] = words;
   const looksLikeYaml = /\.ya?ml$/i.test(word);
+  if (options.entrypointIsCommand) return { kind: 'command', command: words.join(' ') };
+  if (words.length > 1) {
+    // `bert_qa.yaml false` is a task file with stray words, not the command `bert_qa.yaml false`.
+    if (looksLikeYaml || isFile(io, word)) {
+      const stray = words.slice(1).map((w) => `'${w}'`).join(' ');
+      return {
+        error: `${word} is a task file, so the words after it (${stray}) are not part of the launch; give flags with their values (e.g. --use-spot false, --env K=V), or launch a command after --`,
+      };
+    }
+    return { kind: 'command', command: words.join(' ') };
+  }
   try {
     return { kind: 'file', path: word, text: io.readFile(word) };
   } catch (error) {
