@@ -20,6 +20,7 @@ import { reportError } from '../errors.ts';
 import { packJobFiles, uploadJobFiles } from '../upload.ts';
 import { followLogs, resolveJob } from './jobs-logs.ts';
 import { exitCodeFor } from '../../core/job/format.ts';
+import { loadSkyConfig } from '../sky-config.ts';
 
 export interface LaunchOptions extends Omit<LaunchFlags, 'envFile'> {
   /** A YAML path, or the words of a command. */
@@ -183,7 +184,7 @@ function reportIssues(io: CliIo, source: string, issues: readonly SpecIssue[]): 
  * Clouds a launch may use. `local` is the simulated cloud: without a deployment setting it is used
  * only when a task asks for it by name. `SKYLESS_CLOUDS=aws,gcp,local` sets the list explicitly.
  */
-export function resolveAllowedClouds(spec: JobSpec, env: Readonly<Record<string, string | undefined>>): Cloud[] | { error: string } {
+export function resolveAllowedClouds(spec: JobSpec, env: Readonly<Record<string, string | undefined>>, skyAllowed?: readonly Cloud[]): Cloud[] | { error: string } {
   const setting = env.SKYLESS_CLOUDS?.trim();
   if (setting) {
     const names = setting.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
@@ -192,7 +193,9 @@ export function resolveAllowedClouds(spec: JobSpec, env: Readonly<Record<string,
     return names as Cloud[];
   }
   const wantsLocal = spec.tasks.some((t) => t.resources.requests.some((r) => r.infra.cloud === 'local'));
-  return wantsLocal ? ['aws', 'gcp', 'local'] : ['aws', 'gcp'];
+  // ~/.sky/config.yaml's allowed_clouds narrows the real clouds, as it does for SkyPilot.
+  const clouds: Cloud[] = skyAllowed?.length ? [...skyAllowed] : ['aws', 'gcp'];
+  return wantsLocal ? [...clouds, 'local'] : clouds;
 }
 
 export async function runLaunch(options: LaunchOptions, io: CliIo): Promise<number> {
@@ -226,6 +229,8 @@ export async function runLaunch(options: LaunchOptions, io: CliIo): Promise<numb
 
   const entry = readEntry(options, io);
   if ('error' in entry) return usage(entry.error);
+  const sky = loadSkyConfig(io.env);
+  for (const warning of sky.warnings) io.stderr(`skyless: warning: ${warning}\n`);
   const source = entry.kind === 'file' ? entry.path : '<command>';
   const text = entry.kind === 'file' ? entry.text : stringify({ name: COMMAND_TASK_NAME, run: entry.command });
 
@@ -251,8 +256,8 @@ export async function runLaunch(options: LaunchOptions, io: CliIo): Promise<numb
     }
   }
 
-  if (!options.dryRun) return submit({ spec, text, source, options, envs: overrides.envs, secrets: overrides.secrets, numJobs }, io);
-  return printDryRun(spec, source, options, numJobs, io);
+  if (!options.dryRun) return submit({ spec, text, source, options, envs: overrides.envs, secrets: overrides.secrets, numJobs, skyAllowed: sky.allowedClouds }, io);
+  return printDryRun(spec, source, options, numJobs, io, sky.allowedClouds);
 }
 
 interface Submission {
@@ -263,6 +268,8 @@ interface Submission {
   envs: Record<string, string>;
   secrets: Record<string, string>;
   numJobs: number;
+  /** ~/.sky/config.yaml's allowed_clouds, for the confirmation's table. */
+  skyAllowed?: Cloud[];
 }
 
 /** SkyPilot's closing hints after a launch. */
@@ -286,7 +293,7 @@ async function submit(s: Submission, io: CliIo): Promise<number> {
         io.stderr('skyless jobs launch: stdin is not a terminal, so there is no one to confirm; pass -y to launch without asking\n');
         return EXIT.USAGE;
       }
-      const allowed: Cloud[] | { error: string } = client.local ? ['local'] : resolveAllowedClouds(spec, io.env);
+      const allowed: Cloud[] | { error: string } = client.local ? ['local'] : resolveAllowedClouds(spec, io.env, s.skyAllowed);
       if (!('error' in allowed)) {
         for (const [i, task] of spec.tasks.entries()) {
           const cands = candidatesFor(task.resources, task.numNodes, { allowedClouds: allowed });
@@ -330,7 +337,7 @@ async function submit(s: Submission, io: CliIo): Promise<number> {
   }
 }
 
-function printDryRun(spec: JobSpec, source: string, options: LaunchOptions, numJobs: number, io: CliIo): number {
+function printDryRun(spec: JobSpec, source: string, options: LaunchOptions, numJobs: number, io: CliIo, skyAllowed?: Cloud[]): number {
   const out: string[] = [];
   const taskWord = spec.tasks.length === 1 ? '1 task' : `${spec.tasks.length} tasks`;
 
@@ -346,7 +353,7 @@ function printDryRun(spec: JobSpec, source: string, options: LaunchOptions, numJ
     return EXIT.OK;
   }
 
-  const allowed = resolveAllowedClouds(spec, io.env);
+  const allowed = resolveAllowedClouds(spec, io.env, skyAllowed);
   if ('error' in allowed) {
     io.stderr(`skyless jobs launch: ${allowed.error}\n`);
     return EXIT.USAGE;
