@@ -35,8 +35,6 @@ export interface AgentApiScenario {
   logChunkBytes?: number;
   /** For register WAIT and exit WAIT replies. Default 200. */
   retryAfterMs?: number;
-  /** Heartbeats answer CANCEL from this long after the rendezvous completed. */
-  cancelAfterMs?: number;
 }
 
 export interface ExitReport {
@@ -78,7 +76,6 @@ export class AgentApiDouble {
   private failed = false;
   private ended = false;
   private unavailableUntil = 0;
-  private readyAt?: number;
   private spotNotice?: string;
   private gcePreempted = false;
   /** File downloads that carried an Authorization header (presigned S3 URLs would refuse them). */
@@ -174,7 +171,7 @@ export class AgentApiDouble {
     this.gcePreempted = true;
   }
 
-  async waitFor(condition: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
+  async waitFor(condition: () => boolean, what: string, timeoutMs = 60_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (!condition()) {
       if (Date.now() > deadline) throw new Error(`AgentApiDouble: timed out after ${timeoutMs} ms waiting for ${what}`);
@@ -251,12 +248,7 @@ export class AgentApiDouble {
           return reply(res, 400, { error: `heartbeat: phase must be SETUP, RUN or WAIT, got ${JSON.stringify(phase)}` });
         }
         node.heartbeats.push({ phase, at: Date.now() });
-        const cancelNow =
-          this.cancelled ||
-          this.failed ||
-          (this.scenario.cancelAfterMs !== undefined &&
-            this.readyAt !== undefined &&
-            Date.now() - this.readyAt >= this.scenario.cancelAfterMs);
+        const cancelNow = this.cancelled || this.failed;
         return reply(res, 200, { action: cancelNow ? 'CANCEL' : 'CONTINUE' });
       }
       case 'POST /agent/logs': {
@@ -307,7 +299,6 @@ export class AgentApiDouble {
 
   private registerReply(rank: number): RegisterReply {
     if (this.nodes.some((n) => n.ip === undefined)) return { state: 'WAIT', retryAfterMs: this.retryAfterMs };
-    this.readyAt ??= Date.now();
     const nodeIps = this.nodes.map((n) => n.ip as string);
     const fileMounts: AgentFileMount[] = (this.scenario.fileMounts ?? []).map((mount, index) =>
       'tarGz' in mount ? { dest: mount.dest, url: this.fileUrl(`mount-${index}`) } : mount,
