@@ -50,7 +50,7 @@ export interface RegisterReadyReply {
   numNodes: number;
   /** Rank order. */
   nodeIps: string[];
-  /** SPEC §6 variables, the task's envs and secrets. */
+  /** docs/behaviour.md §6 variables, the task's envs and secrets. */
   env: Record<string, string>;
   setup?: string;
   run?: string;

@@ -42,7 +42,7 @@
 // Lambda memory per function as deployed (stacks/skyless-stack.ts): api and workflow 1,024 MB,
 // scheduler and events 512 MB.
 //
-// SkyPilot model (SPEC §4 peer numbers): one controller process on a $0.25/h VM launches at most 8
+// SkyPilot model (docs/behaviour.md §4 peer numbers): one controller process on a $0.25/h VM launches at most 8
 // jobs at a time and runs at most 200, polling job status every 15 s; its cost per job is the VM's
 // time divided among the jobs it serves when it is saturated, and an idle month is the VM's month.
 

@@ -1,4 +1,4 @@
-// `resources.accelerators` in every form SkyPilot accepts (SPEC §1):
+// `resources.accelerators` in every form SkyPilot accepts (docs/behaviour.md §1):
 //   `A100:8`, `A100` (= 1), `H100:0.5` (fractional, for sharing a pool worker),
 //   dict `{L4: 1, A100: 1}` and set-literal string `"{L4:1, A100:1}"` — an unordered set of choices,
 //   list `[L4:1, A100:1]` (or `- L4: 1` items) — choices in order of preference.

@@ -2,7 +2,7 @@
 // agents that meet through the API (rendezvous), learn their rank and SKYPILOT_NODE_IPS, run setup
 // on every node and then run on every node. One node's failure stops the others and the per-node
 // exit codes decide; the loss of any node (also one that never registers) recovers the whole task
-// on fresh nodes (SPEC §3, §6).
+// on fresh nodes (docs/behaviour.md §3, §6).
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { mkdtempSync, readFileSync, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';

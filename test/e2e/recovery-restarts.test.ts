@@ -1,4 +1,4 @@
-// Issue 4: restarts on user-code failures (SPEC §3): recover_on_exit_codes recovers for free,
+// Issue 4: restarts on user-code failures (docs/behaviour.md §3): recover_on_exit_codes recovers for free,
 // max_restarts_on_errors counts (N allows N + 1 attempts), for `run` and for `setup`.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { mkdtempSync, readFileSync } from 'node:fs';

@@ -208,7 +208,7 @@ describe('agent messages are idempotent and fenced by attempt number', () => {
     expect(events.filter((e) => /cancel requested by/.test(e.reason))).toHaveLength(1);
     expect(w.cloud.running()).toEqual([]);
 
-    // The run finishes just as the cancel lands: it keeps its real status (SPEC §2).
+    // The run finishes just as the cancel lands: it keeps its real status (docs/behaviour.md §2).
     const w2 = await world([{ setup: [0], run: [0] }]);
     await runCalm(w2, async () => [...w2.agents.values()].some((a) => a.phase === 'RUN'), { timeouts: false });
     await Promise.all([w2.cancel(), agent.reportExit(w2.deps, { job: w2.jobId, task: 0, attempt: 1, node: 0 }, { phase: 'RUN', exitCode: 0 })]);
