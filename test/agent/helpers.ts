@@ -79,7 +79,7 @@ export function startAgent(double: AgentApiDouble, node: number, options: StartA
 }
 
 /** Waits for the agent to exit; fails with its stderr if it takes longer than `timeoutMs`. */
-export async function agentExit(agent: RunningAgent, timeoutMs = 60_000): Promise<number | null> {
+export async function agentExit(agent: RunningAgent, timeoutMs = 180_000): Promise<number | null> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`agent ${agent.pid} still running after ${timeoutMs} ms; stderr:\n${agent.stderr()}`)), timeoutMs);
