@@ -6,15 +6,16 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir, cpus, platform, release } from 'node:os';
+import { parseArgs } from 'node:util';
 import { startControlPlane } from '../local/control-plane.ts';
+import { renderTable } from '../cli/table.ts';
+import { percentile } from './stats.ts';
 
-const RUNS = Number(process.env.RUNS ?? 20);
+const { values: args } = parseArgs({ options: { runs: { type: 'string', default: process.env.RUNS ?? '20' } } });
+const RUNS = Number(args.runs);
+if (!(Number.isInteger(RUNS) && RUNS > 0)) throw new Error(`--runs must be a positive integer, got '${args.runs}'`);
 const YAML = 'name: trivial\nresources:\n  infra: local\nrun: echo hi\n';
 
-function pct(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)];
-}
 
 async function main() {
   const home = mkdtempSync(join(tmpdir(), 'skyless-bench-local-'));
@@ -43,12 +44,11 @@ async function main() {
     await plane.stop();
     rmSync(home, { recursive: true, force: true });
   }
-  const row = (name: string, xs: number[]) => `${name.padEnd(22)} ${pct(xs, 50).toFixed(0).padStart(8)} ${pct(xs, 95).toFixed(0).padStart(8)}`;
+  const row = (name: string, xs: number[]) => [name, percentile(xs, 50).toFixed(0), percentile(xs, 95).toFixed(0)];
   console.log(`bench:local — ${RUNS} trivial jobs (echo hi), one at a time, polled every 10 ms`);
   console.log(`machine: ${platform()} ${release()}, ${cpus().length}× ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}`);
-  console.log(`${'interval'.padEnd(22)} ${'p50 (ms)'.padStart(8)} ${'p95 (ms)'.padStart(8)}`);
-  console.log(row('submit → RUNNING', toRunning));
-  console.log(row('submit → SUCCEEDED', toSucceeded));
+  const columns = [{ header: 'interval' }, { header: 'p50 (ms)', align: 'right' }, { header: 'p95 (ms)', align: 'right' }] as const;
+  console.log(renderTable(columns, [row('submit → RUNNING', toRunning), row('submit → SUCCEEDED', toSucceeded)]));
 }
 
 await main();

@@ -13,19 +13,20 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir, cpus, platform, release, loadavg } from 'node:os';
+import { parseArgs } from 'node:util';
 import { startControlPlane } from '../local/control-plane.ts';
+import { renderTable } from '../cli/table.ts';
+import { percentile } from './stats.ts';
 import { injectPreemption } from '../local/admin.ts';
 import { findMachineProcesses } from '../adapters/local/process-provider.ts';
 import { STATUS_CHANGE } from '../core/usecases/integration-events.ts';
 import type { ComputeProvider } from '../core/ports.ts';
 
-const COUNT = Number(process.env.COUNT ?? 50);
+const { values: args } = parseArgs({ options: { count: { type: 'string', default: process.env.COUNT ?? '50' } } });
+const COUNT = Number(args.count);
+if (!(Number.isInteger(COUNT) && COUNT > 0)) throw new Error(`--count must be a positive integer, got '${args.count}'`);
 const YAML = 'name: bench-recovery\nresources:\n  infra: local\nrun: |\n  echo "TASK_ID=$SKYPILOT_TASK_ID"\n  sleep 3600\n';
 
-function pct(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -98,14 +99,12 @@ async function main() {
   }
 
   const cpu = cpus();
-  const row = (name: string, xs: number[]) =>
-    `${name.padEnd(40)} ${pct(xs, 50).toFixed(0).padStart(8)} ${pct(xs, 95).toFixed(0).padStart(8)} ${Math.max(...xs).toFixed(0).padStart(8)}`;
+  const row = (name: string, xs: number[]) => [name, percentile(xs, 50).toFixed(0), percentile(xs, 95).toFixed(0), Math.max(...xs).toFixed(0)];
   console.log(`bench:recovery — ${toLaunch.length} injected preemptions of one running job (cloud local, in-process control plane, real agents)`);
   console.log(`machine: ${platform()} ${release()}, ${cpu.length}× ${cpu[0]?.model ?? 'cpu'}, node ${process.version}, load average ${loadavg()[0].toFixed(2)}`);
-  console.log(`${'interval'.padEnd(40)} ${'p50 (ms)'.padStart(8)} ${'p95 (ms)'.padStart(8)} ${'max (ms)'.padStart(8)}`);
-  console.log(row('interruption event → replacement launch', toLaunch));
-  console.log(row('interruption event → RUNNING again', toRunning));
-  console.log(`goal: < 2000 ms to the launch call — ${pct(toLaunch, 95) < 2000 ? 'met' : 'NOT met'} at p95 (SkyPilot polls every 15 s)`);
+  const columns = [{ header: 'interval' }, { header: 'p50 (ms)', align: 'right' }, { header: 'p95 (ms)', align: 'right' }, { header: 'max (ms)', align: 'right' }] as const;
+  console.log(renderTable(columns, [row('interruption event → replacement launch', toLaunch), row('interruption event → RUNNING again', toRunning)]));
+  console.log(`goal: < 2000 ms to the launch call — ${percentile(toLaunch, 95) < 2000 ? 'met' : 'NOT met'} at p95 (SkyPilot polls every 15 s)`);
 }
 
 await main();

@@ -42,12 +42,15 @@
 // Lambda memory per function as deployed (stacks/skyless-stack.ts): api and workflow 1,024 MB,
 // scheduler and events 512 MB.
 //
-// SkyPilot model (SPEC §4 peer numbers): one controller process on a $0.25/h VM launches at most 8
+// SkyPilot model (docs/behaviour.md §4 peer numbers): one controller process on a $0.25/h VM launches at most 8
 // jobs at a time and runs at most 200, polling job status every 15 s; its cost per job is the VM's
 // time divided among the jobs it serves when it is saturated, and an idle month is the VM's month.
 
 import '../core/polyfills.ts';
 import os from 'node:os';
+import { parseArgs } from 'node:util';
+import { renderTable } from '../cli/table.ts';
+import { percentile } from './stats.ts';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { Agent } from 'node:http';
 import { createApiApp } from '../lambdas/api/app.ts';
@@ -67,11 +70,26 @@ import { isTerminal } from '../core/job/status.ts';
 
 // ---- configuration ------------------------------------------------------------------------------
 
-const argv = new Map(process.argv.slice(2).map((a) => [a.replace(/^--/, '').split('=')[0], a.includes('=') ? a.split('=').slice(1).join('=') : 'true']));
-const SIZES = (argv.get('sizes') ?? '100,1000,10000').split(',').map(Number);
-const TIME_SCALE = Number(argv.get('time-scale') ?? 0.2);
-const CANCEL_JOBS = Number(argv.get('cancel-jobs') ?? 10_000);
-const QUEUE_POINTS = (argv.get('queue-points') ?? '100,10000,100000').split(',').map(Number);
+const { values: args } = parseArgs({
+  options: {
+    sizes: { type: 'string', default: '100,1000,10000' },
+    'time-scale': { type: 'string', default: '0.2' },
+    'cancel-jobs': { type: 'string', default: '10000' },
+    'queue-points': { type: 'string', default: '100,10000,100000' },
+    'skip-cancel': { type: 'boolean', default: false },
+    'skip-queue': { type: 'boolean', default: false },
+  },
+});
+/** A positive number from a flag, or an error naming the flag. */
+function positive(flag: string, text: string): number {
+  const x = Number(text);
+  if (!(Number.isFinite(x) && x > 0)) throw new Error(`--${flag} must be a positive number, got '${text}'`);
+  return x;
+}
+const SIZES = args.sizes.split(',').map((x) => positive('sizes', x));
+const TIME_SCALE = positive('time-scale', args['time-scale']);
+const CANCEL_JOBS = positive('cancel-jobs', args['cancel-jobs']);
+const QUEUE_POINTS = args['queue-points'].split(',').map((x) => positive('queue-points', x));
 /** Time scale of the phases where timing does not matter (calibration, unit costs). */
 const FAST_SCALE = 0.01;
 const MAX_LAUNCHING = 1000;
@@ -114,11 +132,6 @@ const SKYPILOT = { launchesPerProcess: 8, jobsPerProcess: 200, pollSeconds: 15, 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const progress = (msg: string) => process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 
-function percentile(values: number[], p: number): number {
-  if (values.length === 0) return NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
-}
 
 function dollars(usage: Usage): Record<string, number> {
   return {
@@ -501,8 +514,12 @@ async function measureUnits(dyn: DynaliteProcess): Promise<UnitCosts> {
 
 // ---- report ---------------------------------------------------------------------------------------
 
-function row(cells: string[], widths: number[]): string {
-  return cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+/** A label column, then right-aligned figures: the CLI's table renderer (cli/table.ts). */
+function figures(headers: string[], rows: string[][]): string {
+  return renderTable(
+    headers.map((header, i) => ({ header, align: i === 0 ? 'left' : 'right' })),
+    rows,
+  );
 }
 
 // ---- calibration: the handlers' own compute, with little contention ----------------------------
@@ -548,11 +565,11 @@ async function main(): Promise<void> {
     // Phases that attribute calls to invocations first; then the hooks are dropped for the batches.
     CALIBRATION = await calibrate(dyn);
     const units = await measureUnits(dyn);
-    const cancel = argv.has('skip-cancel') ? undefined : await measureCancel(dyn, CANCEL_JOBS);
+    const cancel = args['skip-cancel'] ? undefined : await measureCancel(dyn, CANCEL_JOBS);
     stopCallAttribution();
     for (const size of SIZES) batches.push(await runBatch(dyn, size));
     const template = batches[batches.length - 1].sample!;
-    const queue = argv.has('skip-queue') ? [] : await measureQueue(dyn, template);
+    const queue = args['skip-queue'] ? [] : await measureQueue(dyn, template);
     const load1 = os.loadavg();
     clearInterval(sampler);
     report(batches, units, queue, cancel, { seconds: (Date.now() - started) / 1000, load0, load1, dynCpu: await dyn.cpuSeconds() });
@@ -572,9 +589,8 @@ function report(batches: BatchResult[], units: UnitCosts, queue: QueuePoint[], c
   line(`load average at start ${run.load0.map((x) => x.toFixed(1)).join(' ')}, at end ${run.load1.map((x) => x.toFixed(1)).join(' ')} (other work on the machine slows every timing below)`);
   line(`limits: maxLaunching ${n(MAX_LAUNCHING)}, maxRunning ${n(MAX_RUNNING)}; time scale ${TIME_SCALE} (1 simulated minute = ${(60 * TIME_SCALE).toFixed(2)} s); launches ${LAUNCH_LATENCY.min}-${LAUNCH_LATENCY.max} simulated s; 4,000 instances per region; whole bench ${(run.seconds / 60).toFixed(1)} min`);
   line();
-  const w = [38, 13, 13, 13];
-  line(row(['batch', ...batches.map((b) => `${n(b.size)} jobs`)], w));
-  const r = (label: string, f: (b: BatchResult) => string) => line(row([label, ...batches.map(f)], w));
+  const batchRows: string[][] = [];
+  const r = (label: string, f: (b: BatchResult) => string) => batchRows.push([label, ...batches.map(f)]);
   r('wall time (s)', (b) => b.wallSeconds.toFixed(0));
   r('submission rate, POST /jobs (jobs/s)', (b) => b.submitRate.toFixed(1));
   r('admission rate, queue full (jobs/s)', (b) => b.admissionRate.toFixed(1));
@@ -589,6 +605,7 @@ function report(batches: BatchResult[], units: UnitCosts, queue: QueuePoint[], c
   r('  granting ticks (most grants in one)', (b) => `${n(b.grantingCount)} (${n(b.grantsMax)})`);
   r('sweep tick p50, janitor incl. (ms)', (b) => (Number.isNaN(b.sweepP50) ? '-' : b.sweepP50.toFixed(0)));
   r('control-plane $ per job attempt', (b) => usd(total(priced(b.usage)) / b.attempts));
+  line(figures(['batch', ...batches.map((b) => `${n(b.size)} jobs`)], batchRows));
   line('  (timings are this 2-core box saturated by the simulation; AWS models below)');
   line();
 
@@ -644,16 +661,16 @@ function report(batches: BatchResult[], units: UnitCosts, queue: QueuePoint[], c
   const skyPerHour = SKYPILOT.vmPerHour / SKYPILOT.jobsPerProcess;
   const skyIdle = SKYPILOT.vmPerHour * HOURS_PER_MONTH;
   const oursPerAttempt = total(priced(big.usage)) / big.attempts;
-  const cw = [44, 14, 14, 10];
-  line(row(['vs a SkyPilot controller (model)', 'skyless', 'SkyPilot', 'ratio'], cw));
+  const cmpRows: string[][] = [];
   const cmp = (label: string, ours: number, theirs: number, fmt: (x: number) => string, higherIsBetter: boolean) =>
-    line(row([label, fmt(ours), fmt(theirs), `${(higherIsBetter ? ours / theirs : theirs / ours).toFixed(1)}×`], cw));
+    cmpRows.push([label, fmt(ours), fmt(theirs), `${(higherIsBetter ? ours / theirs : theirs / ours).toFixed(1)}×`]);
   cmp(`admission rate, ${L} s launches (jobs/s)`, oursAtRealLatency, skyAdmission, (x) => x.toFixed(2), true);
   cmp('highest launching', big.maxLaunching, SKYPILOT.launchesPerProcess, n, true);
   cmp('highest launching+running', big.maxHolding, SKYPILOT.jobsPerProcess, n, true);
   cmp('cost per job attempt (launch to end)', oursPerAttempt, skyPerAttempt, usd, false);
   cmp('cost per running job-hour', perHour, skyPerHour, usd, false);
   cmp('cost per idle month', idleMonth, skyIdle, usd, false);
+  line(figures(['vs a SkyPilot controller (model)', 'skyless', 'SkyPilot', 'ratio'], cmpRows));
   line(`  ratio: how many times better skyless is. skyless admission measured here: ${big.admissionRate.toFixed(1)} jobs/s (bound by this machine's CPU);`);
   line(`  with ${L} s launches the launch limit caps it at ${(MAX_LAUNCHING / L).toFixed(1)} jobs/s. SkyPilot: ${SKYPILOT.launchesPerProcess} launches and ${SKYPILOT.jobsPerProcess} jobs per controller process,`);
   line(`  status polled every ${SKYPILOT.pollSeconds} s (a preemption is seen up to ${SKYPILOT.pollSeconds} s late; skyless reacts to the event); its costs are the $${SKYPILOT.vmPerHour}/h VM of a saturated`);

@@ -3,6 +3,7 @@
 
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { EXIT_CODES } from '../core/job/format.ts';
 
 export interface CliIo {
   /** Writes text as is (callers add newlines). */
@@ -41,9 +42,5 @@ export function processIo(): CliIo {
   };
 }
 
-/**
- * Exit codes of skyless commands that do not report a job outcome (those use SPEC §2's 0/100–103).
- * USAGE covers every "the input is wrong" case: bad flags, an invalid or missing spec, resources
- * no instance can satisfy.
- */
-export const EXIT = { OK: 0, FAILURE: 1, USAGE: 2 } as const;
+/** Exit codes of commands that do not report a job outcome; the numbers are core/job/format.ts EXIT_CODES. */
+export const EXIT = { OK: EXIT_CODES.SUCCEEDED, FAILURE: EXIT_CODES.FAILURE, USAGE: EXIT_CODES.USAGE } as const;

@@ -37,7 +37,7 @@ export class AuthError extends Error {
   override readonly name = 'AuthError' as const;
 }
 
-/** A status change that SPEC §2 does not allow. */
+/** A status change that docs/behaviour.md §2 does not allow. */
 export class InvalidTransitionError extends Error {
   override readonly name = 'InvalidTransitionError' as const;
 }

@@ -13,6 +13,8 @@ import type { ComputeProvider, LaunchRequest, LaunchedInstance, DescribedInstanc
 import type { Cloud } from '../core/spec/types.ts';
 import { PrecheckError } from '../core/errors.ts';
 import { DEFAULT_BACKOFF } from '../core/recovery/backoff.ts';
+import { ADMISSION_DEFAULTS } from '../core/admission/defaults.ts';
+import { DEFAULT_AWS_REGIONS } from '../adapters/aws/regions.ts';
 
 /** The environment is wrong: every problem found, one per line, naming the variable. */
 export class ConfigError extends Error {
@@ -52,11 +54,6 @@ export interface AwsRuntimeConfig {
 }
 
 /** Regions enabled in every account without opt-in (Ec2Provider's DEFAULT_AWS_REGIONS, kept here so importing this module loads no SDK). */
-const DEFAULT_REGIONS = [
-  'us-east-1', 'us-east-2', 'us-west-1', 'us-west-2', 'ca-central-1', 'sa-east-1',
-  'eu-central-1', 'eu-west-1', 'eu-west-2', 'eu-west-3', 'eu-north-1',
-  'ap-south-1', 'ap-northeast-1', 'ap-northeast-2', 'ap-northeast-3', 'ap-southeast-1', 'ap-southeast-2',
-];
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
 /** Regions the GCE provider sweeps (describe, terminate, janitor): the catalog's GCP regions. */
 export const GCP_SWEEP_REGIONS: readonly string[] = ['us-central1', 'us-west1', 'us-east4', 'europe-west4'];
@@ -68,8 +65,7 @@ export const AWS_SETTING_DEFAULTS = {
   heartbeatTimeoutSeconds: 180,
   registerTimeoutSeconds: 900,
   teardownPollSeconds: 15,
-  maxLaunching: 16,
-  maxRunning: 200,
+  ...ADMISSION_DEFAULTS.aws,
   cyclesPerExecution: 500,
   candidatesPerLaunchStep: 10,
   logChunkBytes: 1024 * 1024,
@@ -202,7 +198,7 @@ export function readAwsRuntimeConfig(env: Env): AwsRuntimeConfig {
     agentKey: agentKeySecretArn ? { secretArn: agentKeySecretArn } : { parameterName: agentKeyParameter! },
     ...(optional('SCHEDULER_FUNCTION_NAME') ? { schedulerFunctionName: optional('SCHEDULER_FUNCTION_NAME') } : {}),
     ...(allowedRegions ? { allowedRegions } : {}),
-    sweepRegions: allowedRegions ?? DEFAULT_REGIONS,
+    sweepRegions: allowedRegions ?? [...DEFAULT_AWS_REGIONS],
     ...(instanceProfileArn ? { instanceProfileArn } : {}),
     ...(nodeSecurityGroupId ? { nodeSecurityGroupId } : {}),
     ...(nodeSubnetIds ? { nodeSubnetIds } : {}),
@@ -282,7 +278,7 @@ export class AllowedRegionsGuard implements ComputeProvider {
   }
 }
 
-/** Builds Deps on the real SDK clients for `config`. Fetches the agent key from SSM. */
+/** Builds Deps on the real SDK clients for `config`. Fetches the agent key from Secrets Manager (the secret the stack creates) or, when configured instead, an SSM SecureString. */
 export async function createAwsDeps(config: AwsRuntimeConfig, options: AwsDepsOptions = {}): Promise<Deps> {
   const [
     { DynamoDBClient },

@@ -1,7 +1,8 @@
 // Local-only routes (/local/...) for fault injection on cloud `local`. A preemption is what AWS does
 // to a spot instance: the machine goes away and EventBridge delivers an "EC2 Spot Instance
-// Interruption Warning" and then an "EC2 Instance State-change Notification", in exactly the shapes
-// of /work/shared/fixtures/events, to the same events handler (lambdas/events) the EventBridge rules
+// Interruption Warning" and then an "EC2 Instance State-change Notification", in the shapes AWS
+// documents (generated here; test/unit/local/admin-events.test.ts holds them equal to the copies in
+// test/fixtures/events), to the same events handler (lambdas/events) the EventBridge rules
 // target on AWS. Variants: `silent` (the machine dies, no event at all: only the missing heartbeats
 // tell), `stop` (someone else stopped the instance: state changes stopping → stopped, no warning).
 //

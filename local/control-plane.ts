@@ -27,6 +27,7 @@ import { createHandler as createEventsHandler } from '../lambdas/events/handler.
 import { schedulerTick, onWorkflowExecutionEnded } from '../core/usecases/scheduler.ts';
 import { AGENT_SCRIPT_PATH } from '../agent/protocol.ts';
 import { DEFAULT_BACKOFF } from '../core/recovery/backoff.ts';
+import { ADMISSION_DEFAULTS } from '../core/admission/defaults.ts';
 import { FileFaultSource, faultsPath, withLaunchFaults } from './faults.ts';
 
 export const TABLE_NAME = 'skyless';
@@ -53,8 +54,8 @@ export function localSettings(apiUrl: string, overrides: Partial<Settings> = {})
       max: envNumber('SKYLESS_BACKOFF_MAX_SECONDS', DEFAULT_BACKOFF.max),
     },
     teardownPollSeconds: 1,
-    maxLaunching: envNumber('SKYLESS_MAX_LAUNCHING', 16),
-    maxRunning: envNumber('SKYLESS_MAX_RUNNING', 64),
+    maxLaunching: envNumber('SKYLESS_MAX_LAUNCHING', ADMISSION_DEFAULTS.local.maxLaunching),
+    maxRunning: envNumber('SKYLESS_MAX_RUNNING', ADMISSION_DEFAULTS.local.maxRunning),
     cyclesPerExecution: 500,
     candidatesPerLaunchStep: 50,
     logChunkBytes: 64 * 1024,

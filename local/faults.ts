@@ -9,8 +9,9 @@
 //   error     → a plain Error thrown AFTER the instances were created: an unexpected failure (a bug,
 //               a response that could not be parsed) that must end in FAILED_CONTROLLER with every
 //               created instance torn down.
-//   slow      → the launch call takes `delaySeconds` longer (a slow cloud API), which holds a job in
-//               STARTING/RECOVERING with the provider call in flight (to cancel it there, say).
+//   slow      → the launch call is held up to `delaySeconds` longer (a slow cloud API), or until the
+//               fault is cleared, whichever comes first: it holds a job in STARTING/RECOVERING with
+//               the provider call in flight for as long as a test needs (to cancel it there, say).
 // `scope` (zone | region | cloud) is the scope the CapacityError names, i.e. what the launch walk
 // blocks: zone → that zone only (the provider then tries the region's next zone), region → the
 // whole region, cloud → every region of cloud `local`.
@@ -210,6 +211,9 @@ function specificity(f: LaunchFault): number {
   return (f.zone ? 4 : 0) + (f.region ? 2 : 0) + (f.instanceType ? 1 : 0);
 }
 
+/** How often a held (slow) launch re-reads the faults file to see whether it was cleared. */
+const SLOW_POLL_MS = 100;
+
 /**
  * Wraps a provider for the faults that act around a launch: `slow` delays the call, `error` makes
  * it throw a plain Error after the instances were created, as an unexpected failure between the
@@ -221,7 +225,12 @@ export function withLaunchFaults(provider: ComputeProvider, faults: FileFaultSou
     async launch(req: LaunchRequest): Promise<LaunchedInstance[]> {
       const { region, zones, instanceType } = req.candidate;
       const slow = faults.aroundLaunch('slow', region, zones, instanceType);
-      if (slow?.delaySeconds) await new Promise((r) => setTimeout(r, slow.delaySeconds! * 1000));
+      if (slow?.delaySeconds) {
+        const until = Date.now() + slow.delaySeconds * 1000;
+        while (Date.now() < until && faults.aroundLaunch('slow', region, zones, instanceType)) {
+          await new Promise((r) => setTimeout(r, Math.min(SLOW_POLL_MS, until - Date.now())));
+        }
+      }
       const launched = await provider.launch(req);
       const f = faults.aroundLaunch('error', region, zones, instanceType);
       if (f) {
@@ -249,6 +258,6 @@ export function describeFault(f: LaunchFault): string {
     case 'error':
       return `${where}${type}: unexpected error after the instances are created (→ FAILED_CONTROLLER)`;
     case 'slow':
-      return `${where}${type}: every launch call takes ${f.delaySeconds} s longer`;
+      return `${where}${type}: every launch call is held up to ${f.delaySeconds} s (until cleared)`;
   }
 }

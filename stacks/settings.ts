@@ -3,6 +3,8 @@
 // (`cdk deploy -c maxRunning=50`, or the "context" block of cdk.json) through settingsFromContext, which
 // validates every value and names the context key of any bad one.
 
+import { ADMISSION_DEFAULTS } from '../core/admission/defaults.ts';
+
 /** What the stack is configured with. Everything but the deployment name has a default. */
 export interface SkylessSettings {
   /**
@@ -10,7 +12,7 @@ export interface SkylessSettings {
    * conditions scope terminate/tag to it), and part of resource names. Lowercase letters, digits, '-'.
    */
   deployment: string;
-  /** Jobs launching at once (SPEC §5 admission). */
+  /** Jobs launching at once (docs/behaviour.md §5 admission). */
   maxLaunching: number;
   /** Jobs holding a running slot at once. */
   maxRunning: number;
@@ -42,9 +44,7 @@ export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 36
 export type LogRetentionDays = (typeof LOG_RETENTION_DAYS)[number];
 
 export const DEFAULT_SETTINGS: Omit<SkylessSettings, 'deployment'> = {
-  // SkyPilot's per-controller defaults (SPEC §4): 8 launches and 200 running jobs.
-  maxLaunching: 8,
-  maxRunning: 200,
+  ...ADMISSION_DEFAULTS.aws,
   allowedRegions: [],
   logRetentionDays: 90,
   nodeReadBuckets: [],

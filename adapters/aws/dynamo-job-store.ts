@@ -19,8 +19,8 @@ import {
   DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
-  QueryCommand,
   UpdateCommand,
+  paginateQuery,
   type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { randomBytes } from 'node:crypto';
@@ -150,81 +150,85 @@ export class DynamoJobStore implements JobStore {
   async listJobsBySlot(slot: Exclude<SlotState, 'NONE'>, limit: number, cursor?: string): Promise<JobPage> {
     checkSlot(slot);
     checkLimit(limit, 'listJobsBySlot');
-    let startKey = cursor === undefined ? undefined : decodeCursor(cursor, 'slot', slot).key;
-    const ids: number[] = [];
-    let lastKey: Item | undefined;
-    do {
-      const out = await this.doc.send(
-        new QueryCommand({
-          TableName: this.table,
-          IndexName: INDEX.slot,
-          KeyConditionExpression: '#slot = :slot',
-          ExpressionAttributeNames: { '#slot': ATTR.slotState },
-          ExpressionAttributeValues: { ':slot': slot },
-          ScanIndexForward: true,
-          Limit: limit - ids.length,
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      for (const item of out.Items ?? []) ids.push(jobIdFromPk(item[ATTR.pk]));
-      lastKey = out.LastEvaluatedKey;
-      startKey = lastKey;
-    } while (lastKey && ids.length < limit);
+    const startKey = cursor === undefined ? undefined : decodeCursor(cursor, 'slot', slot).key;
+    const { items, more } = await this.firstItems(
+      {
+        TableName: this.table,
+        IndexName: INDEX.slot,
+        KeyConditionExpression: '#slot = :slot',
+        ExpressionAttributeNames: { '#slot': ATTR.slotState },
+        ExpressionAttributeValues: { ':slot': slot },
+        ScanIndexForward: true,
+      },
+      limit,
+      startKey,
+    );
+    const ids = items.map((item) => jobIdFromPk(item[ATTR.pk]));
     const records = await this.batchGetJobs(ids);
     const jobs = ids
       .map((id) => records.get(id))
       .filter((job): job is JobRecord => job !== undefined && job.slot === slot && !isTerminal(job.status));
-    return { jobs, nextCursor: lastKey ? encodeCursor({ kind: 'slot', slot, key: lastKey }) : undefined };
+    // The slot index is KEYS_ONLY: an item read from it is exactly its key, so the last one taken is
+    // where the next page starts (whether or not DynamoDB's page ended there).
+    const last = items.at(-1);
+    return { jobs, nextCursor: more && last ? encodeCursor({ kind: 'slot', slot, key: slotIndexKey(last) }) : undefined };
   }
 
   async countJobsBySlot(slot: Exclude<SlotState, 'NONE'>): Promise<number> {
     checkSlot(slot);
     let count = 0;
-    let startKey: Item | undefined;
-    do {
-      const out = await this.doc.send(
-        new QueryCommand({
-          TableName: this.table,
-          IndexName: INDEX.slot,
-          KeyConditionExpression: '#slot = :slot',
-          ExpressionAttributeNames: { '#slot': ATTR.slotState },
-          ExpressionAttributeValues: { ':slot': slot },
-          Select: 'COUNT',
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      count += out.Count ?? 0;
-      startKey = out.LastEvaluatedKey;
-    } while (startKey);
+    const pages = paginateQuery(
+      { client: this.doc },
+      {
+        TableName: this.table,
+        IndexName: INDEX.slot,
+        KeyConditionExpression: '#slot = :slot',
+        ExpressionAttributeNames: { '#slot': ATTR.slotState },
+        ExpressionAttributeValues: { ':slot': slot },
+        Select: 'COUNT',
+      },
+    );
+    for await (const page of pages) count += page.Count ?? 0;
     return count;
   }
 
   async listActiveJobIds(limit: number, cursor?: string): Promise<{ jobIds: number[]; nextCursor?: string }> {
     checkLimit(limit, 'listActiveJobIds');
     const after = cursor === undefined ? undefined : decodeCursor(cursor, 'after').jobId;
-    const jobIds: number[] = [];
-    let startKey: Item | undefined;
-    do {
-      const out = await this.doc.send(
-        new QueryCommand({
-          TableName: this.table,
-          IndexName: INDEX.queueActive,
-          KeyConditionExpression: after === undefined ? '#p = :p' : '#p = :p AND #o > :after',
-          ExpressionAttributeNames: { '#p': ATTR.queueActive, '#o': ATTR.jobOrder },
-          ExpressionAttributeValues: { ':p': QUEUE_ACTIVE_VALUE, ...(after === undefined ? {} : { ':after': padJobId(after) }) },
-          ProjectionExpression: '#o',
-          ScanIndexForward: true,
-          Limit: limit - jobIds.length,
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      for (const item of out.Items ?? []) jobIds.push(Number(item[ATTR.jobOrder]));
-      startKey = out.LastEvaluatedKey;
-    } while (startKey && jobIds.length < limit);
+    const { items, more } = await this.firstItems(
+      {
+        TableName: this.table,
+        IndexName: INDEX.queueActive,
+        KeyConditionExpression: after === undefined ? '#p = :p' : '#p = :p AND #o > :after',
+        ExpressionAttributeNames: { '#p': ATTR.queueActive, '#o': ATTR.jobOrder },
+        ExpressionAttributeValues: { ':p': QUEUE_ACTIVE_VALUE, ...(after === undefined ? {} : { ':after': padJobId(after) }) },
+        ProjectionExpression: '#o',
+        ScanIndexForward: true,
+      },
+      limit,
+    );
+    const jobIds = items.map((item) => Number(item[ATTR.jobOrder]));
     return {
       jobIds,
-      nextCursor: startKey && jobIds.length > 0 ? encodeCursor({ kind: 'after', jobId: jobIds[jobIds.length - 1] }) : undefined,
+      nextCursor: more && jobIds.length > 0 ? encodeCursor({ kind: 'after', jobId: jobIds[jobIds.length - 1] }) : undefined,
     };
+  }
+
+  /**
+   * The first `limit` items of a query, read with the SDK's paginator (pages of `limit` items; a
+   * page may hold fewer when DynamoDB's 1 MB page limit cuts it). `more` is true when the query may
+   * hold items beyond those returned.
+   */
+  private async firstItems(input: QueryCommandInput, limit: number, startKey?: Item): Promise<{ items: Item[]; more: boolean }> {
+    const items: Item[] = [];
+    for await (const page of paginateQuery({ client: this.doc, pageSize: limit, startingToken: startKey }, input)) {
+      const got = page.Items ?? [];
+      const needed = limit - items.length;
+      items.push(...got.slice(0, needed));
+      if (got.length > needed) return { items, more: true };
+      if (items.length >= limit) return { items, more: page.LastEvaluatedKey !== undefined };
+    }
+    return { items, more: false };
   }
 
   // ---- attempts -------------------------------------------------------------------------------
@@ -375,21 +379,17 @@ export class DynamoJobStore implements JobStore {
   /** Every item of one partition whose sort key starts with `prefix`, in sort-key order. */
   private async queryPartition(pk: string, prefix: string): Promise<Item[]> {
     const items: Item[] = [];
-    let startKey: Item | undefined;
-    do {
-      const out = await this.doc.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
-          ExpressionAttributeNames: { '#pk': ATTR.pk, '#sk': ATTR.sk },
-          ExpressionAttributeValues: { ':pk': pk, ':prefix': prefix },
-          ConsistentRead: true,
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      items.push(...(out.Items ?? []));
-      startKey = out.LastEvaluatedKey;
-    } while (startKey);
+    const pages = paginateQuery(
+      { client: this.doc },
+      {
+        TableName: this.table,
+        KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
+        ExpressionAttributeNames: { '#pk': ATTR.pk, '#sk': ATTR.sk },
+        ExpressionAttributeValues: { ':pk': pk, ':prefix': prefix },
+        ConsistentRead: true,
+      },
+    );
+    for await (const page of pages) items.push(...(page.Items ?? []));
     return items;
   }
 
@@ -424,30 +424,27 @@ export class DynamoJobStore implements JobStore {
     }
     const hasFilter = filterParts.length > 0;
     const jobIds: number[] = [];
-    let startKey: Item | undefined;
-    for (;;) {
+    const input: QueryCommandInput = {
+      TableName: this.table,
+      IndexName: index,
+      KeyConditionExpression: keyCondition,
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+      ScanIndexForward: false,
+      ...(hasFilter ? { FilterExpression: filterParts.join(' AND ') } : {}),
+    };
+    // The page size bounds the items *read* (before the filter). Without a filter, read what the
+    // listing needs; with one, read ahead a little so a selective filter needs fewer round trips.
+    const pageSize = hasFilter ? Math.max(limit * 2, 100) : limit;
+    for await (const page of paginateQuery({ client: this.doc, pageSize }, input)) {
+      const items = page.Items ?? [];
       const needed = limit - jobIds.length;
-      const input: QueryCommandInput = {
-        TableName: this.table,
-        IndexName: index,
-        KeyConditionExpression: keyCondition,
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: values,
-        ScanIndexForward: false,
-        // Limit bounds the items *read* (before the filter). Without a filter, read exactly what the
-        // page needs; with one, read ahead a little so a selective filter needs fewer round trips.
-        Limit: hasFilter ? Math.max(needed * 2, 100) : needed,
-        ExclusiveStartKey: startKey,
-        ...(hasFilter ? { FilterExpression: filterParts.join(' AND ') } : {}),
-      };
-      const out = await this.doc.send(new QueryCommand(input));
-      const items = out.Items ?? [];
       for (const item of items.slice(0, needed)) jobIds.push(Number(item[ATTR.jobOrder]));
       if (items.length > needed) return { jobIds, exhausted: false };
-      startKey = out.LastEvaluatedKey;
-      if (!startKey) return { jobIds, exhausted: true };
+      if (!page.LastEvaluatedKey) return { jobIds, exhausted: true };
       if (jobIds.length >= limit) return { jobIds, exhausted: false };
     }
+    return { jobIds, exhausted: true };
   }
 
   /** Consistent reads of job records by ID (missing ones are absent from the map). */
@@ -487,6 +484,11 @@ function attemptKey(jobId: number, taskIndex: number, attempt: number): Item {
     [ATTR.pk]: jobKey(jobId)[ATTR.pk],
     [ATTR.sk]: `ATT#${pad(taskIndex, TASK_DIGITS, 'taskIndex')}#${pad(attempt, ATTEMPT_DIGITS, 'attempt')}`,
   };
+}
+
+/** The slot index's key of an item read from it (table key + index key: an ExclusiveStartKey). */
+function slotIndexKey(item: Item): Item {
+  return { [ATTR.pk]: item[ATTR.pk], [ATTR.sk]: item[ATTR.sk], [ATTR.slotState]: item[ATTR.slotState], [ATTR.slotOrder]: item[ATTR.slotOrder] };
 }
 
 function jobIdFromPk(pk: unknown): number {

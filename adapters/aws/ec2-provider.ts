@@ -44,6 +44,7 @@ import type {
   LaunchedInstance,
 } from '../../core/ports.ts';
 import { buildUserData } from './user-data.ts';
+import { DEFAULT_AWS_REGIONS } from './regions.ts';
 
 export const TAG_JOB = 'skyless:job';
 export const TAG_TASK = 'skyless:task';
@@ -57,12 +58,7 @@ export const TAG_DEPLOYMENT = 'skyless:deployment';
 export const TAG_TERMINATED_BY = 'skyless:terminated-by';
 export const TERMINATED_BY_SKYLESS = 'skyless';
 
-/** Regions enabled in every AWS account without opt-in: what terminate()/describe() sweep by default. */
-export const DEFAULT_AWS_REGIONS: readonly string[] = [
-  'us-east-1', 'us-east-2', 'us-west-1', 'us-west-2', 'ca-central-1', 'sa-east-1',
-  'eu-central-1', 'eu-west-1', 'eu-west-2', 'eu-west-3', 'eu-north-1',
-  'ap-south-1', 'ap-northeast-1', 'ap-northeast-2', 'ap-northeast-3', 'ap-southeast-1', 'ap-southeast-2',
-];
+export { DEFAULT_AWS_REGIONS };
 
 /** How many times one node's ClientToken is re-derived after finding its instance ended. */
 const MAX_TOKEN_GENERATIONS = 3;

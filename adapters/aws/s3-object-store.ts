@@ -9,8 +9,8 @@
 import {
   DeleteObjectsCommand,
   GetObjectCommand,
-  ListObjectsV2Command,
   PutObjectCommand,
+  paginateListObjectsV2,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
@@ -106,19 +106,9 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   private async *pages(prefix: string): AsyncGenerator<ObjectInfo[]> {
-    let token: string | undefined;
-    do {
-      const out = await this.client.send(
-        new ListObjectsV2Command({
-          Bucket: this.bucket,
-          Prefix: prefix,
-          MaxKeys: this.pageSize,
-          ...(token ? { ContinuationToken: token } : {}),
-        }),
-      );
-      yield (out.Contents ?? []).filter((o) => o.Key !== undefined).map((o) => ({ key: o.Key!, size: Number(o.Size ?? 0) }));
-      token = out.IsTruncated ? out.NextContinuationToken : undefined;
-    } while (token);
+    for await (const page of paginateListObjectsV2({ client: this.client, pageSize: this.pageSize }, { Bucket: this.bucket, Prefix: prefix })) {
+      yield (page.Contents ?? []).filter((o) => o.Key !== undefined).map((o) => ({ key: o.Key!, size: Number(o.Size ?? 0) }));
+    }
   }
 
   /**

@@ -25,7 +25,7 @@ interface PendingToken {
   resolve: (value: unknown) => void;
   reject: (error: Error) => void;
   heartbeatSeconds?: number;
-  timer?: NodeJS.Timeout;
+  timer?: { cancel(): void };
 }
 
 interface Execution {
@@ -129,7 +129,20 @@ export interface LocalWorkflowsOptions {
    * keeps each execution's events in memory until the execution ends).
    */
   onEngineEvent?: (execution: string, event: { type: string; state?: { name?: string } }) => void;
+  /**
+   * Arms one heartbeat timer (default: an unref'd setTimeout). Tests inject a manual timer so that
+   * "no heartbeat for N s" is decided by the test, not by how busy the machine is.
+   */
+  heartbeatTimer?: HeartbeatTimer;
 }
+
+export type HeartbeatTimer = (onTimeout: () => void, ms: number) => { cancel(): void };
+
+const realHeartbeatTimer: HeartbeatTimer = (onTimeout, ms) => {
+  const t = setTimeout(onTimeout, ms);
+  t.unref?.();
+  return { cancel: () => clearTimeout(t) };
+};
 
 export class LocalWorkflows implements Workflows {
   private readonly machine: StateMachine;
@@ -183,19 +196,18 @@ export class LocalWorkflows implements Workflows {
   private armHeartbeat(token: string): void {
     const pending = this.tokens.get(token);
     if (!pending || !pending.heartbeatSeconds) return;
-    if (pending.timer) clearTimeout(pending.timer);
-    pending.timer = setTimeout(() => {
+    pending.timer?.cancel();
+    pending.timer = (this.opts.heartbeatTimer ?? realHeartbeatTimer)(() => {
       if (this.tokens.get(token) !== pending) return;
       this.dropToken(token);
       pending.reject(namedError('States.HeartbeatTimeout', `no heartbeat for ${pending.heartbeatSeconds} s`));
     }, pending.heartbeatSeconds * 1000);
-    pending.timer.unref?.();
   }
 
   private dropToken(token: string): PendingToken | undefined {
     const pending = this.tokens.get(token);
     if (!pending) return undefined;
-    if (pending.timer) clearTimeout(pending.timer);
+    pending.timer?.cancel();
     this.tokens.delete(token);
     return pending;
   }

@@ -1,7 +1,8 @@
-// `skyless jobs cancel [IDS…]` (SPEC §7): exactly one selector; every selected job in one request.
+// `skyless jobs cancel [IDS…]` (docs/behaviour.md §7): exactly one selector; every selected job in one request.
 import { Command } from 'commander';
 import type { CliIo } from '../io.ts';
 import { EXIT } from '../io.ts';
+import { EXIT_CODES } from '../../core/job/format.ts';
 import { connect, type Client } from '../client.ts';
 import { reportError } from '../errors.ts';
 import type { RouteBody } from '../../core/contracts/api.ts';
@@ -37,7 +38,7 @@ export async function runCancel(opts: CancelOptions, io: CliIo, client?: Client)
     if (r.alreadyFinished.length) io.stdout(`Already finished: ${r.alreadyFinished.join(', ')}.\n`);
     if (r.notFound.length) io.stderr(`Not found: ${r.notFound.join(', ')}.\n`);
     if (!r.cancelled.length && !r.alreadyFinished.length && !r.notFound.length) io.stdout('No managed jobs to cancel.\n');
-    return r.notFound.length ? 102 : EXIT.OK;
+    return r.notFound.length ? EXIT_CODES.NOT_FOUND : EXIT.OK;
   } catch (err) {
     return reportError(io, err);
   }

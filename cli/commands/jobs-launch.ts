@@ -1,4 +1,4 @@
-// `skyless jobs launch [YAML | -- CMD...]` (SPEC §7). `launchCommand` is the commander definition
+// `skyless jobs launch [YAML | -- CMD...]` (docs/behaviour.md §7). `launchCommand` is the commander definition
 // (flags → LaunchOptions); `runLaunch` does the work against a CliIo and returns the exit code.
 // Implemented here: reading and validating the spec, applying flag overrides, and `--dry-run`
 // (the considered-resources table per task). Submitting needs the control plane.

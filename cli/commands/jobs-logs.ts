@@ -1,4 +1,4 @@
-// `skyless jobs logs [ID] [TASK]` (SPEC §7): a job's output (every attempt, marked), following until
+// `skyless jobs logs [ID] [TASK]` (docs/behaviour.md §7): a job's output (every attempt, marked), following until
 // the job ends; `--controller` shows the event timeline instead. Exit code = the job's.
 import { Command } from 'commander';
 import { mkdirSync, writeFileSync, appendFileSync } from 'node:fs';

@@ -1,4 +1,4 @@
-// `skyless jobs queue` (SPEC §7): newest first, 50 by default; pipelines as an aggregate row then
+// `skyless jobs queue` (docs/behaviour.md §7): newest first, 50 by default; pipelines as an aggregate row then
 // ` ↳` rows per task.
 import { Command } from 'commander';
 import type { CliIo } from '../io.ts';

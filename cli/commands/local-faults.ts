@@ -83,7 +83,7 @@ export function faultsCommand(io: CliIo, setExitCode: (code: number) => void): C
   selectorOptions(faults.command('set').description('Make launches in a place fail.'))
     .option('--scope <scope>', `what the error blocks: ${FAULT_SCOPES.join(' | ')} (default: zone for capacity, region for quota)`)
     .option('--kind <kind>', FAULT_KINDS.join(' | '), 'capacity')
-    .option('--delay <seconds>', 'slow faults: extra seconds every launch call takes')
+    .option('--delay <seconds>', 'slow faults: hold every launch call up to this many seconds (or until the fault is cleared)')
     .action(async (flags: SelectorFlags & { scope?: string; kind?: string; delay?: string }) => setExitCode(await runFaultsSet(flags, io)));
   selectorOptions(faults.command('clear').description('Remove faults (those matching the flags; all without flags): capacity returns.'))
     .option('--kind <kind>', `only faults of this kind (${FAULT_KINDS.join(' | ')})`)

@@ -1,4 +1,4 @@
-// Admission planning for one scheduler tick (SPEC §4), pure. The scheduler counts jobs per slot state
+// Admission planning for one scheduler tick (docs/behaviour.md §4), pure. The scheduler counts jobs per slot state
 // from the store, lists the waiting ones, and grants what this returns.
 //
 // Terms. Waiting: wants a launch slot (a first launch, or a recovery — recoveries need a launch slot

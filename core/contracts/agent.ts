@@ -32,7 +32,7 @@ export const RegisterReadyReply = z.object({
   numNodes: z.number().int().positive(),
   /** Rank order. */
   nodeIps: z.array(z.string()),
-  /** SPEC §6 variables, the task's envs and secrets. */
+  /** docs/behaviour.md §6 variables, the task's envs and secrets. */
   env: z.record(z.string(), z.string()),
   setup: z.string().optional(),
   run: z.string().optional(),

@@ -1,4 +1,4 @@
-// Queue cell formats (SPEC §7), matching what `sky jobs queue` prints so that a SkyPilot user reads
+// Queue cell formats (docs/behaviour.md §7), matching what `sky jobs queue` prints so that a SkyPilot user reads
 // the same words. SkyPilot formats times with pendulum (`log_utils.readable_time_duration`): SUBMITTED
 // is `diff_for_humans` with "second/minute/hour" shortened to "sec/min/hr"; durations are
 // `Period.in_words` with the units shortened to s/m/h/d/w/mo. Both work on a calendar difference in
@@ -227,7 +227,7 @@ export function formatRequested(task: Pick<TaskSpec, 'numNodes' | 'resources'>):
 export interface Durations {
   /** Submission to end (or to now while not ended). */
   totalMs: number;
-  /** Time spent RUNNING only (SPEC §2 job_duration), including the current RUNNING stretch. */
+  /** Time spent RUNNING only (docs/behaviour.md §2 job_duration), including the current RUNNING stretch. */
   jobMs: number;
 }
 
@@ -259,9 +259,16 @@ export function jobDurations(job: Pick<JobRecord, 'tasks'>, nowMs: number): Dura
   return { submittedAt, totalMs: Math.max(0, end - submittedAt), jobMs, recoveries };
 }
 
-/** CLI exit codes for a job outcome (SPEC §2). */
+/**
+ * Every exit code of the skyless CLI, the one definition (docs/behaviour.md, "Exit codes"). A job
+ * outcome (`jobs launch`, `jobs logs`) uses SkyPilot's 0/100-103; other commands 0, 1 or 2. USAGE
+ * covers every "the input is wrong" case: bad flags, an invalid or missing spec, resources no
+ * instance can satisfy. cli/io.ts EXIT names the generic ones for commands.
+ */
 export const EXIT_CODES = {
   SUCCEEDED: 0,
+  FAILURE: 1,
+  USAGE: 2,
   FAILED: 100,
   NOT_FINISHED: 101,
   NOT_FOUND: 102,

@@ -1,4 +1,4 @@
-// The closed status union (SPEC §2). Transition rules live in ./transitions.ts, the one module through
+// The closed status union (docs/behaviour.md §2). Transition rules live in ./transitions.ts, the one module through
 // which every status change goes.
 
 export const TASK_STATUSES = [

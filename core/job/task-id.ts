@@ -1,4 +1,4 @@
-// SKYPILOT_TASK_ID (SPEC §6): fixed when the job is created and identical across recoveries, so that
+// SKYPILOT_TASK_ID (docs/behaviour.md §6): fixed when the job is created and identical across recoveries, so that
 // user code can key checkpoints on it. Format, as SkyPilot's managed jobs produce it:
 //   sky-managed-<YYYY-MM-DD-HH-MM-SS-ffffff>_<name>_<jobid>-<taskindex>
 // where the timestamp is the job's submission time in UTC with microseconds, and <name> is the job's

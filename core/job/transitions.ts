@@ -1,23 +1,23 @@
-// The one module through which every task status change goes (SPEC §2). Pure: the caller supplies
+// The one module through which every task status change goes (docs/behaviour.md §2). Pure: the caller supplies
 // `now`, and every function returns new records instead of changing the ones it was given, so a
 // caller can retry a conditional write from the record it read without undoing anything.
 //
 // Two levels of rule:
-//  - canTransition(from, to): the status graph alone (SPEC §2, plus the edges listed below).
+//  - canTransition(from, to): the status graph alone (docs/behaviour.md §2, plus the edges listed below).
 //  - transitionTask(...): the graph plus rules that need the task's history (whether PENDING resumes
 //    a first launch or a recovery) and the bookkeeping that goes with each change.
 //
-// Edges beyond the literal text of SPEC §2, and why:
+// Edges beyond the literal text of docs/behaviour.md §2, and why:
 //  - PENDING→RECOVERING: a recovery that backed off (RECOVERING→PENDING) resumes as RECOVERING, not
 //    STARTING; STARTING means "first launch of this task". Which of the two PENDING may go to is
 //    decided by the task's recoveryCount (0 → STARTING only, >0 → RECOVERING only).
-//  - PENDING→FAILED_PRECHECKS: nothing feasible before any launch attempt (SPEC §3).
+//  - PENDING→FAILED_PRECHECKS: nothing feasible before any launch attempt (docs/behaviour.md §3).
 //  - STARTING→RECOVERING and RECOVERING→RECOVERING: instances of a launch were lost before the task
-//    reached RUNNING (a node that never reports, SPEC §3); the relaunch is a recovery.
+//    reached RUNNING (a node that never reports, docs/behaviour.md §3); the relaunch is a recovery.
 //  - PENDING→CANCELLED: a pending task (no instances) is cancelled at once, also used for the later
-//    tasks of a pipeline whose earlier task failed (SPEC §2, §7).
+//    tasks of a pipeline whose earlier task failed (docs/behaviour.md §2, §7).
 //  - CANCELLING→SUCCEEDED|FAILED|FAILED_SETUP: the run finished before the cancel took effect and keeps
-//    its real terminal status (SPEC §2).
+//    its real terminal status (docs/behaviour.md §2).
 //  - FAILED_CONTROLLER→FAILED_CONTROLLER: "any→FAILED_CONTROLLER" includes a second control-plane
 //    failure; its reason is put before the earlier one.
 
@@ -43,7 +43,7 @@ const EDGES: Readonly<Record<TaskStatus, readonly TaskStatus[]>> = {
   FAILED_CONTROLLER: [],
 };
 
-/** Whether SPEC §2's status graph allows `from`→`to` (task history aside; see transitionTask). */
+/** Whether docs/behaviour.md §2's status graph allows `from`→`to` (task history aside; see transitionTask). */
 export function canTransition(from: TaskStatus, to: TaskStatus): boolean {
   if (to === 'FAILED_CONTROLLER') return true;
   return EDGES[from].includes(to);
@@ -79,7 +79,7 @@ export interface TransitionResult {
 
 /**
  * Moves task `taskIndex` of `job` to `to` and returns the new job record and the controller-log
- * event. Throws InvalidTransitionError when SPEC §2 forbids the change.
+ * event. Throws InvalidTransitionError when docs/behaviour.md §2 forbids the change.
  *
  * Bookkeeping (all on the returned copy):
  *  - startedAt: the first time the task enters RUNNING (SkyPilot's `start_at` is likewise when the
@@ -115,7 +115,7 @@ export function transitionTask(
   if (reason.trim() === '') throw new InvalidTransitionError(`${where}: a transition needs a reason (it is the controller log)`);
   const from = task.status;
   if (!canTransition(from, to)) {
-    throw new InvalidTransitionError(`${where}: ${from} → ${to} is not allowed (SPEC §2)`);
+    throw new InvalidTransitionError(`${where}: ${from} → ${to} is not allowed (docs/behaviour.md §2)`);
   }
   if (from === 'PENDING' && to === 'STARTING' && task.recoveryCount > 0) {
     throw new InvalidTransitionError(
@@ -196,7 +196,7 @@ export function cancelLaterTasks(job: JobRecord, afterIndex: number, now: number
 }
 
 /**
- * A user's cancel request (SPEC §2, §7): every PENDING task becomes CANCELLED at once; every task that
+ * A user's cancel request (docs/behaviour.md §2, §7): every PENDING task becomes CANCELLED at once; every task that
  * may hold instances (STARTING, RUNNING, RECOVERING) becomes CANCELLING until its cleanup is done;
  * CANCELLING and terminal tasks are left alone, so repeating the request changes nothing.
  * Records who asked and when (the first request wins).

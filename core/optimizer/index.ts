@@ -1,4 +1,4 @@
-// The optimizer (SPEC §3): turns a task's resources into the ordered list of launch candidates that
+// The optimizer (docs/behaviour.md §3): turns a task's resources into the ordered list of launch candidates that
 // a launch attempt walks, plus the list operations recovery needs (blocking failed scopes,
 // reordering after a loss). Pure: the catalog is data, nothing here reads the clock or the network.
 //
@@ -154,7 +154,7 @@ export function candidateKey(c: Candidate): string {
 }
 
 /**
- * The ordered candidate list for a task (SPEC §3). `cheapest`: every candidate of every request,
+ * The ordered candidate list for a task (docs/behaviour.md §3). `cheapest`: every candidate of every request,
  * sorted by hourly price per node. `ordered`: requests in the user's order, each one's candidates
  * sorted by price. A choice reachable from several requests appears once, at its first position.
  * `numNodes` does not change the order (every node costs the same), it is validated only.
@@ -201,7 +201,7 @@ export function filterBlocked(cands: readonly Candidate[], blocked: readonly Blo
 }
 
 /**
- * Candidate order for the relaunch after instances were lost in `lost` (SPEC §3).
+ * Candidate order for the relaunch after instances were lost in `lost` (docs/behaviour.md §3).
  * EAGER_NEXT_REGION: candidates outside the lost region first, then the lost region's.
  * FAILOVER: the lost region's first, then the rest. Both keep relative order within each part,
  * so the result is a permutation of `cands`.

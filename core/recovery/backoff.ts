@@ -1,4 +1,4 @@
-// Back-off between full launch walks that found every candidate blocked (SPEC §3): 60 s × 1.6^round,
+// Back-off between full launch walks that found every candidate blocked (docs/behaviour.md §3): 60 s × 1.6^round,
 // capped at 300 s, ±40% jitter — the numbers of SkyPilot's managed-job retry
 // (`common_utils.Backoff(initial_backoff=60)`, max factor 5, multiplier 1.6, jitter 0.4).
 //

@@ -1,4 +1,4 @@
-// What to do after an attempt ended (SPEC §3). Pure: the restart count comes from the stored task,
+// What to do after an attempt ended (docs/behaviour.md §3). Pure: the restart count comes from the stored task,
 // not from memory, so a retried decision gives the same answer.
 //
 // Rules, in order:

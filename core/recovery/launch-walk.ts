@@ -1,4 +1,4 @@
-// Planning of one launch walk (SPEC §3), pure: the caller owns the loop and the provider calls.
+// Planning of one launch walk (docs/behaviour.md §3), pure: the caller owns the loop and the provider calls.
 //
 //   let state = startWalk();
 //   for (;;) {

@@ -1,4 +1,4 @@
-// `resources.accelerators` in every form SkyPilot accepts (SPEC §1):
+// `resources.accelerators` in every form SkyPilot accepts (docs/behaviour.md §1):
 //   `A100:8`, `A100` (= 1), `H100:0.5` (fractional, for sharing a pool worker),
 //   dict `{L4: 1, A100: 1}`, the unquoted `{L4:1, A100:1}` (YAML reads it as a mapping whose keys
 //   are `L4:1` and `A100:1` with null values) and set- or dict-literal strings (`"{L4:1, A100:1}"`,

@@ -1,4 +1,4 @@
-// `envs` and `secrets` (SPEC §1, §6), and the `--env`/`--secret` overrides of the submit path.
+// `envs` and `secrets` (docs/behaviour.md §1, §6), and the `--env`/`--secret` overrides of the submit path.
 //
 // Values are strings. A number or boolean is kept as the user wrote it (`LR: 1e-4` → "1e-4",
 // `DEBUG: true` → "true", `VERSION: 1.10` → "1.10"), not as a re-printed number, because the text is

@@ -1,4 +1,4 @@
-// `file_mounts` (SPEC §1, §8). Each entry maps a destination path on the node to:
+// `file_mounts` (docs/behaviour.md §1, §8). Each entry maps a destination path on the node to:
 //   a local path        → `upload`  (packed by the CLI, unpacked on the node),
 //   a bucket URL        → `cloud`   (copied onto the node from s3:// gs:// r2://),
 //   a storage mapping   → `storage` ({name, source, store, mode, persistent}, SkyPilot's Storage).

@@ -1,4 +1,4 @@
-// Task YAML → JobSpec (SPEC §1, §5). The entry point of core/spec.
+// Task YAML → JobSpec (docs/behaviour.md §1, §5). The entry point of core/spec.
 //
 // A file holds one task, or a pipeline: several YAML documents. When there are several documents
 // and the first holds only `name` (and optionally `execution: serial`), it is a header naming the

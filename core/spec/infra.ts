@@ -1,5 +1,5 @@
 // Where a task may run: `infra: aws`, `aws/us-east-1`, `aws/us-east-1/us-east-1a`, `*/us-east-1`,
-// `*` — or the older separate `cloud`/`region`/`zone` keys (SPEC §1). `*` (or an absent part) means
+// `*` — or the older separate `cloud`/`region`/`zone` keys (docs/behaviour.md §1). `*` (or an absent part) means
 // any. Clouds are case-insensitive; regions and zones are kept as written.
 
 import { CLOUDS, type Cloud, type InfraSelector } from './types.ts';

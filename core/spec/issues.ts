@@ -1,5 +1,5 @@
 // Collecting spec problems. Every validator reports into one shared list instead of throwing, so a
-// rejected spec names every problem at once (SPEC §1), each with the path of the offending value.
+// rejected spec names every problem at once (docs/behaviour.md §1), each with the path of the offending value.
 
 import type { SpecIssue } from './types.ts';
 

@@ -1,4 +1,4 @@
-// Where a task's files come from on a node, and where a node saves them back (SPEC §1 file_mounts, §8).
+// Where a task's files come from on a node, and where a node saves them back (docs/behaviour.md §1 file_mounts, §8).
 // Pure: the API turns archives into presigned URLs, the agent does the copying (agent/PROTOCOL.md).
 //
 // Terms.

@@ -1,4 +1,4 @@
-// `jobs launch` flags that change the parsed spec (SPEC §7): parsing them (with the spec module's
+// `jobs launch` flags that change the parsed spec (docs/behaviour.md §7): parsing them (with the spec module's
 // own field parsers, so `--gpus A100:8` means exactly what `accelerators: A100:8` means) and
 // applying them to a JobSpec. Both steps are pure; problems are collected, never thrown, so every
 // bad flag is reported at once with the flag as its path.

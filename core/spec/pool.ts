@@ -1,4 +1,4 @@
-// `pool:` (SPEC §5): `{workers: N}` for a fixed size, or `{min_workers, max_workers}` for a range
+// `pool:` (docs/behaviour.md §5): `{workers: N}` for a fixed size, or `{min_workers, max_workers}` for a range
 // (max_workers defaults to min_workers). A pool keeps at least one worker at its largest size.
 
 import type { PoolSpec } from './types.ts';

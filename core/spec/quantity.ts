@@ -1,4 +1,4 @@
-// `cpus`, `memory` and `disk_size`. `4` is exact and `4+` is "at least 4" (SPEC §1). Sizes are in GB
+// `cpus`, `memory` and `disk_size`. `4` is exact and `4+` is "at least 4" (docs/behaviour.md §1). Sizes are in GB
 // unless a unit is given. Units follow SkyPilot: binary and case-insensitive, so `GB` and `GiB` both
 // mean 2^30 bytes (cloud catalogs quote GiB and call them GB); `512MB` is 0.5 GB, `1TB` is 1024 GB.
 

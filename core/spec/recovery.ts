@@ -1,4 +1,4 @@
-// `resources.job_recovery` (SPEC §1, §3): a strategy name, or
+// `resources.job_recovery` (docs/behaviour.md §1, §3): a strategy name, or
 // `{strategy, max_restarts_on_errors, recover_on_exit_codes, max_launch_attempts}`.
 
 import type { JobRecoverySpec, RecoveryStrategy } from './types.ts';

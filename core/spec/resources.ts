@@ -1,4 +1,4 @@
-// `resources` (SPEC §1) → ResourcesSpec.
+// `resources` (docs/behaviour.md §1) → ResourcesSpec.
 //
 // Terms: a *level* is one mapping of resource keys — the outer `resources` mapping, or one candidate
 // of `any_of`/`ordered`. Outer keys are defaults for every candidate (a candidate's key replaces the

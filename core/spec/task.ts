@@ -1,4 +1,4 @@
-// One task document (SPEC §1) → TaskSpec, except the name default, which depends on the whole file
+// One task document (docs/behaviour.md §1) → TaskSpec, except the name default, which depends on the whole file
 // (see index.ts). Paths reported here are relative to the task; index.ts adds `tasks[i].` for
 // pipelines.
 

@@ -1,4 +1,4 @@
-// The normalized, typed form of a SkyPilot-compatible task YAML (SPEC §1). Everything downstream
+// The normalized, typed form of a SkyPilot-compatible task YAML (docs/behaviour.md §1). Everything downstream
 // (optimizer, recovery rules, store, agent) reads only these types, never raw YAML.
 
 export type Cloud = 'aws' | 'gcp' | 'local';

@@ -13,7 +13,7 @@ import { recordOutcome, signalWait, markLost } from './workflow-steps.ts';
 import { taskEnvironment } from './task-env.ts';
 import { planNodeMounts } from '../spec/node-mounts.ts';
 // The reply shapes are the agent protocol's (agent/PROTOCOL.md); type-only, no runtime dependency.
-import type { RegisterReply, RegisterReadyReply } from '../../agent/protocol.ts';
+import type { RegisterReply, RegisterReadyReply } from '../contracts/agent.ts';
 
 export type { RegisterReply };
 

@@ -18,7 +18,7 @@ export interface Settings {
   heartbeatTimeoutSeconds: number;
   /** Every node must register within this long after launch, or the attempt is lost. */
   registerTimeoutSeconds: number;
-  /** Launch back-off when every candidate is blocked (SPEC §3: 60 s, ×1.6, ≤ 300 s, ±40%). */
+  /** Launch back-off when every candidate is blocked (docs/behaviour.md §3: 60 s, ×1.6, ≤ 300 s, ±40%). */
   backoff: BackoffOptions;
   /** Pause between checks that a torn-down attempt's instances are gone. */
   teardownPollSeconds: number;

@@ -1,4 +1,4 @@
-// The scheduler (SPEC §4). One tick: recount launching and running jobs from the store (never a
+// The scheduler (docs/behaviour.md §4). One tick: recount launching and running jobs from the store (never a
 // running counter: a lost event must not leak a slot), then grant launch slots to waiting jobs,
 // highest priority first, then oldest, without exceeding either limit. Runs as ONE instance at a
 // time: on AWS the scheduler Lambda has reserved concurrency 1; within a process, ticks on the same

@@ -1,4 +1,4 @@
-// The environment a task's commands see (SPEC §6): SkyPilot's variables, then the task's envs, then
+// The environment a task's commands see (docs/behaviour.md §6): SkyPilot's variables, then the task's envs, then
 // its secrets (secrets win on a name clash; they only ever travel to the node, never into logs).
 
 import type { JobRecord } from '../job/records.ts';

@@ -20,7 +20,7 @@ export interface StorageProps {
 }
 
 /** Key prefix under which an uploaded task YAML becomes a job (the submissions rule matches it). */
-export const SUBMIT_PREFIX = 'submit/';
+export { SUBMIT_PREFIX } from '../../core/usecases/submissions.ts';
 
 function projectionOf(index: IndexDesign): Pick<dynamodb.GlobalSecondaryIndexProps, 'projectionType' | 'nonKeyAttributes'> {
   return index.projection.type === 'INCLUDE'

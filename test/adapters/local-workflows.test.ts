@@ -1,7 +1,7 @@
 // The local engine wrapper supplies what aws-local-stepfunctions lacks: task tokens and heartbeats.
 // These tests run small real ASL definitions through it.
 import { describe, it, expect } from 'vitest';
-import { LocalWorkflows, type ExecutionEnd } from '../../adapters/local/local-workflows.ts';
+import { LocalWorkflows, type ExecutionEnd, type HeartbeatTimer } from '../../adapters/local/local-workflows.ts';
 import { TokenGoneError } from '../../core/errors.ts';
 
 function machine(extra: Record<string, unknown> = {}) {
@@ -25,7 +25,18 @@ function machine(extra: Record<string, unknown> = {}) {
   });
 }
 
-function setup() {
+/** Heartbeat timers the test fires by hand: live ones are those armed and not cancelled. */
+function manualTimers() {
+  const armed: { ms: number; fire: () => void; cancelled: boolean }[] = [];
+  const timer: HeartbeatTimer = (fire, ms) => {
+    const t = { ms, fire, cancelled: false };
+    armed.push(t);
+    return { cancel: () => void (t.cancelled = true) };
+  };
+  return { timer, armed, live: () => armed.filter((t) => !t.cancelled) };
+}
+
+function setup(heartbeatTimer?: HeartbeatTimer) {
   const tokens: string[] = [];
   const ends: ExecutionEnd[] = [];
   let n = 0;
@@ -39,6 +50,7 @@ function setup() {
     },
     ids: { token: () => `tok-${++n}`, uuid: () => `u-${n}` },
     onExecutionEnd: (e) => ends.push(e),
+    heartbeatTimer,
   });
   return { wf, tokens, ends };
 }
@@ -73,16 +85,23 @@ describe('LocalWorkflows', () => {
   });
 
   it('fails the task with States.HeartbeatTimeout when no heartbeat comes, and heartbeats keep it alive', async () => {
-    const { wf, tokens, ends } = setup();
+    // The timer is the test's: each heartbeat must cancel the armed timer and arm a fresh one of
+    // HeartbeatSeconds; only a timer left to fire times the task out.
+    const timers = manualTimers();
+    const { wf, tokens, ends } = setup(timers.timer);
     await wf.startExecution('e1', { job: 1, hb: 0.3 });
     await until(() => tokens.length === 1);
-    // Beat for ~0.9 s (three timeouts' worth): the task must still be waiting.
+    expect(timers.live().map((t) => t.ms)).toEqual([300]);
     for (let i = 0; i < 9; i++) {
-      await new Promise((r) => setTimeout(r, 100));
+      const before = timers.live()[0];
       await wf.sendTaskHeartbeat(tokens[0]);
+      expect(before.cancelled).toBe(true);
+      expect(timers.live()).toHaveLength(1);
     }
+    expect(timers.armed).toHaveLength(10);
     expect(ends).toEqual([]);
-    await until(() => ends.length === 1, 2_000);
+    timers.live()[0].fire();
+    await until(() => ends.length === 1);
     expect(ends[0].output).toMatchObject({ end: 'timed-out', error: { Error: 'States.HeartbeatTimeout' } });
     await expect(wf.sendTaskSuccess(tokens[0], {})).rejects.toBeInstanceOf(TokenGoneError);
   });

@@ -2,11 +2,12 @@
 // environment, files and multi-node rendezvous.
 
 import { afterEach, describe, expect, it } from 'vitest';
-import { readFileSync, existsSync } from 'node:fs';
+import { readFileSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { AgentApiDouble } from '../support/agent-api-double.ts';
 import { FILES_FAILED_EXIT_CODE } from '../../agent/protocol.ts';
-import { agentExit, startAgent, stopAllAgents, tarGz, sleep } from './helpers.ts';
+import { agentExit, startAgent, stopAllAgents, tarGz } from './helpers.ts';
 
 let double: AgentApiDouble | undefined;
 afterEach(async () => {
@@ -141,15 +142,20 @@ describe('agent: one node', () => {
 
 describe('agent: two nodes', () => {
   it('rendezvous: each node gets its rank and the same node IPs; run waits for every setup', async () => {
+    const gate = path.join(mkdtempSync(path.join(tmpdir(), 'skyless-gate-')), 'setup-1-may-end');
     double = await AgentApiDouble.start({
       numNodes: 2,
-      // Node 0 waits at the barrier for about 3 s: several heartbeat intervals (1 s), even on a busy machine.
-      setup: 'if [ "$SKYPILOT_SETUP_NODE_RANK" = 1 ]; then sleep 3; fi; echo "setup $SKYPILOT_SETUP_NODE_RANK"',
+      // Node 1's setup ends only when the test opens the gate, i.e. once node 0 was seen waiting at
+      // the barrier (asking again, heartbeating WAIT): no guess at how long that takes.
+      setup: `if [ "$SKYPILOT_SETUP_NODE_RANK" = 1 ]; then while [ ! -e '${gate}' ]; do sleep 0.1; done; fi; echo "setup $SKYPILOT_SETUP_NODE_RANK"`,
       run: 'date +%s%3N > "$HOME/run-started-ms"\nprintf "rank=%s nodes=%s ips=%s\\n" "$SKYPILOT_NODE_RANK" "$SKYPILOT_NUM_NODES" "$(echo "$SKYPILOT_NODE_IPS" | paste -sd,)"',
     });
     const first = startAgent(double, 0);
-    await sleep(700); // node 0 waits at the rendezvous until node 1 registers
+    // Node 0 waits at the rendezvous until node 1 registers: start node 1 once node 0 was told WAIT.
+    await double.waitFor(() => double!.node(0).registerCalls > 1, 'node 0 to ask again at the rendezvous');
     const second = startAgent(double, 1);
+    await double.waitFor(() => double!.node(0).exitCalls > 2 && double!.node(0).heartbeats.some((h) => h.phase === 'WAIT'), 'node 0 waiting at the setup barrier');
+    writeFileSync(gate, '');
     expect(await agentExit(first)).toBe(0);
     expect(await agentExit(second)).toBe(0);
 

@@ -11,7 +11,7 @@ import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectC
 import { AgentApiDouble } from '../support/agent-api-double.ts';
 import { startMoto, awsTestClientConfig, type RunningMoto } from '../support/moto.ts';
 import { FILES_FAILED_EXIT_CODE } from '../../agent/protocol.ts';
-import { agentExit, sleep, startAgent, stopAllAgents, tarGz } from './helpers.ts';
+import { agentExit, sleep, startAgent, stopAllAgents, tarGz, waitForFile } from './helpers.ts';
 
 const phases = (d: AgentApiDouble) => d.node(0).exits.map((e) => [e.phase, e.exitCode]);
 
@@ -67,7 +67,7 @@ async function text(bucket: string, key: string): Promise<string> {
   return (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body!.transformToString();
 }
 
-async function until(what: string, check: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
+async function until(what: string, check: () => Promise<boolean>, timeoutMs = 120_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
@@ -75,7 +75,8 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs = 15
   }
 }
 
-describe('saved mounts (MOUNT-mode buckets) on aws', () => {
+// Each test runs the real aws CLI several times (a Python start-up each): minutes on a loaded machine.
+describe('saved mounts (MOUNT-mode buckets) on aws', { timeout: 300_000 }, () => {
   it('fetches the prefix, saves new files while the run works, and saves the rest before reporting the exit', async () => {
     const bucket = await newBucket({ 'run1/step-0.txt': 'from attempt 1\n', 'other/x.txt': 'not fetched\n' });
     double = await AgentApiDouble.start({
@@ -133,8 +134,8 @@ describe('saved mounts (MOUNT-mode buckets) on aws', () => {
       run: 'cat out/earlier.txt; echo progress > out/progress.txt; sleep 300',
     });
     const agent = startAgent(double, 0, { cloud: 'aws', env: { ...awsEnv, SKYLESS_INTERRUPTION_POLL_SECONDS: '1' } });
-    await until('the run started', async () => double!.node(0).heartbeats.some((h) => h.phase === 'RUN'));
-    await sleep(300);
+    // The run wrote its file; with no periodic save, nothing but the notice may upload it.
+    await waitForFile(`${agent.workDir}/out/progress.txt`);
     expect(await keys(bucket)).toEqual(['earlier.txt']);
     double.interruptSpot();
     await until('saved on the interruption notice', async () => (await keys(bucket)).length === 3);
@@ -157,11 +158,14 @@ describe('saved mounts (MOUNT-mode buckets) on aws', () => {
     await until('rank1.txt saved', async () => (await keys(bucket)).includes('ckpt/rank1.txt'));
     // Another node (rank 0) saves a newer checkpoint; this node still holds v1, unchanged.
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'ckpt/model.txt', Body: 'v2 from rank 0\n' }));
-    await sleep(2500); // two periodic saves
+    // A periodic save that began after v2 landed: it saved a file written after the put (observed
+    // in the bucket, not assumed from a clock), so it saw this node's stale model.txt and kept off it.
+    writeFileSync(`${agent.workDir}/ckpt/later.txt`, 'later\n');
+    await until('later.txt saved', async () => (await keys(bucket)).includes('ckpt/later.txt'));
     execFileSync('touch', [`${agent.workDir}/stop`]);
     expect(await agentExit(agent)).toBe(0);
     expect(await text(bucket, 'ckpt/model.txt')).toBe('v2 from rank 0\n');
-    expect(await keys(bucket)).toEqual(['ckpt/model.txt', 'ckpt/rank1.txt']);
+    expect(await keys(bucket)).toEqual(['ckpt/later.txt', 'ckpt/model.txt', 'ckpt/rank1.txt']);
   });
 
   it('saves what the run wrote when the node is cancelled', async () => {
@@ -171,9 +175,11 @@ describe('saved mounts (MOUNT-mode buckets) on aws', () => {
       fileMounts: [{ dest: 'ckpt', mirror: `s3://${bucket}/c` }],
       saveSeconds: 3600,
       run: 'echo partial > ckpt/partial.txt; sleep 300',
-      cancelAfterMs: 1500,
     });
     const agent = startAgent(double, 0, { cloud: 'aws', env: awsEnv });
+    // Cancel once the run has written its file (not after a fixed time: a slow node may not have yet).
+    await waitForFile(`${agent.workDir}/ckpt/partial.txt`);
+    double.cancel();
     expect(await agentExit(agent)).toBe(0);
     expect(await keys(bucket)).toEqual(['c/partial.txt']);
   });

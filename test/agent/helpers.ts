@@ -79,7 +79,7 @@ export function startAgent(double: AgentApiDouble, node: number, options: StartA
 }
 
 /** Waits for the agent to exit; fails with its stderr if it takes longer than `timeoutMs`. */
-export async function agentExit(agent: RunningAgent, timeoutMs = 20_000): Promise<number | null> {
+export async function agentExit(agent: RunningAgent, timeoutMs = 180_000): Promise<number | null> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`agent ${agent.pid} still running after ${timeoutMs} ms; stderr:\n${agent.stderr()}`)), timeoutMs);
@@ -134,7 +134,7 @@ export function tarGz(files: Record<string, string>): Buffer {
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-export async function waitForFile(file: string, timeoutMs = 15_000): Promise<void> {
+export async function waitForFile(file: string, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!existsSync(file) || readFileSync(file).length === 0) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${file}`);

@@ -23,7 +23,7 @@ export interface E2E {
   /** Runs `skyless ...args` to completion. */
   run(args: string[], opts?: { cwd?: string; env?: Record<string, string>; timeoutMs?: number }): Promise<RunResult>;
   /** Starts `skyless ...args` and returns the child (for cancel-while-following, restarts). */
-  start(args: string[], opts?: { cwd?: string; env?: Record<string, string> }): { done: Promise<RunResult>; pid: number; kill(signal?: NodeJS.Signals): void };
+  start(args: string[], opts?: { cwd?: string; env?: Record<string, string> }): { done: Promise<RunResult>; pid: number; kill(signal?: NodeJS.Signals): void; stdout(): string };
   /** GET/POST against the running control plane's API. */
   api<T>(method: string, path: string, body?: unknown): Promise<T>;
   /** Polls the job until `pred` holds (or throws after timeoutMs with the last record). */
@@ -43,9 +43,13 @@ export interface JobLike {
   [k: string]: unknown;
 }
 
+// The heartbeat timeout is 30 heartbeats: a loaded CI machine must not turn a slow agent into a
+// spurious loss (tests assert exact recovery counts). Only the silent-death test waits it out.
+export const HEARTBEAT_TIMEOUT_SECONDS = 30;
+
 export const FAST_SETTINGS: Record<string, string> = {
   SKYLESS_HEARTBEAT_SECONDS: '1',
-  SKYLESS_HEARTBEAT_TIMEOUT_SECONDS: '8',
+  SKYLESS_HEARTBEAT_TIMEOUT_SECONDS: String(HEARTBEAT_TIMEOUT_SECONDS),
   SKYLESS_REGISTER_TIMEOUT_SECONDS: '30',
   SKYLESS_BACKOFF_INITIAL_SECONDS: '1',
   SKYLESS_BACKOFF_MAX_SECONDS: '2',
@@ -77,12 +81,12 @@ export function startE2E(extraEnv: Record<string, string> = {}): E2E {
         res({ code: code ?? (signal ? 128 : 1), stdout, stderr });
       });
     });
-    return { done, pid: child.pid!, kill: (s = 'SIGTERM') => child.kill(s) };
+    return { done, pid: child.pid!, kill: (s = 'SIGTERM') => child.kill(s), stdout: () => stdout };
   };
 
   const run: E2E['run'] = async (args, opts = {}) => {
     const c = start(args, opts);
-    const timeoutMs = opts.timeoutMs ?? 60_000;
+    const timeoutMs = opts.timeoutMs ?? 120_000;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, rej) => {
       timer = setTimeout(() => {
@@ -109,7 +113,7 @@ export function startE2E(extraEnv: Record<string, string> = {}): E2E {
     return JSON.parse(text);
   };
 
-  const waitForJob: E2E['waitForJob'] = async (jobId, pred, timeoutMs = 30_000) => {
+  const waitForJob: E2E['waitForJob'] = async (jobId, pred, timeoutMs = 120_000) => {
     const deadline = Date.now() + timeoutMs;
     let last: JobLike | undefined;
     while (Date.now() < deadline) {
@@ -159,8 +163,17 @@ export function yamlFile(dir: string, name: string, text: string): string {
   return p;
 }
 
+/** Polls `check` until it holds; throws naming `what` after a generous deadline. */
+export async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 /** Waits for a file a task creates (a marker that it reached some point). */
-export async function waitForFile(path: string, timeoutMs = 20_000): Promise<void> {
+export async function waitForFile(path: string, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!existsSync(path)) {
     if (Date.now() > deadline) throw new Error(`${path} did not appear within ${timeoutMs} ms`);

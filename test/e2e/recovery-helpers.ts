@@ -44,7 +44,7 @@ export function taskIdsByAttempt(chunks: LogChunk[]): Map<number, string[]> {
 }
 
 /** Polls until the attempt's output contains `text` (the agent ships logs every heartbeat or so). */
-export async function waitForOutput(e: E2E, id: number, attempt: number, text: string, timeoutMs = 15_000): Promise<void> {
+export async function waitForOutput(e: E2E, id: number, attempt: number, text: string, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (attemptOutput(await logChunks(e, id), attempt).includes(text)) return;
@@ -59,7 +59,7 @@ export function transitions(events: JobEvent[]): string[] {
 }
 
 /** Waits until no process of the home's local instances is alive (teardown is asynchronous to the status). */
-export async function waitNoProcesses(e: E2E, timeoutMs = 10_000): Promise<number[]> {
+export async function waitNoProcesses(e: E2E, timeoutMs = 60_000): Promise<number[]> {
   const deadline = Date.now() + timeoutMs;
   let live = e.liveInstanceProcesses();
   while (live.length && Date.now() < deadline) {

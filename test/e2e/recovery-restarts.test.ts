@@ -1,4 +1,4 @@
-// Issue 4: restarts on user-code failures (SPEC §3): recover_on_exit_codes recovers for free,
+// Issue 4: restarts on user-code failures (docs/behaviour.md §3): recover_on_exit_codes recovers for free,
 // max_restarts_on_errors counts (N allows N + 1 attempts), for `run` and for `setup`.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -38,7 +38,7 @@ describe('restarts on errors and exit codes', () => {
         '  echo "second run fine"',
       ].join('\n') + '\n',
     );
-    const job = await e.waitForJob(id, finished, 30_000);
+    const job = await e.waitForJob(id, finished);
     const events = await controllerEvents(e, id);
     expect(job.status, JSON.stringify(events)).toBe('SUCCEEDED');
     expect(job.tasks[0].recoveryCount).toBe(1);
@@ -60,7 +60,7 @@ describe('restarts on errors and exit codes', () => {
 
   it('max_restarts_on_errors: 1 with `exit 1` → exactly 2 attempts, then FAILED', async () => {
     const id = await launch('restart1', 'name: restart1\nresources:\n  job_recovery:\n    max_restarts_on_errors: 1\nrun: |\n  echo "attempt output"\n  exit 1\n');
-    const job = await e.waitForJob(id, finished, 30_000);
+    const job = await e.waitForJob(id, finished);
     expect(job.status).toBe('FAILED');
     expect(job.tasks[0].restartCount).toBe(1);
     expect(job.tasks[0].recoveryCount).toBe(1);
@@ -82,7 +82,7 @@ describe('restarts on errors and exit codes', () => {
 
   it('a failing setup is restarted likewise, then FAILED_SETUP', async () => {
     const id = await launch('setupfail', 'name: setupfail\nresources:\n  job_recovery:\n    max_restarts_on_errors: 1\nsetup: |\n  echo "setup try"\n  exit 3\nrun: echo never-runs\n');
-    const job = await e.waitForJob(id, finished, 30_000);
+    const job = await e.waitForJob(id, finished);
     expect(job.status).toBe('FAILED_SETUP');
     expect(job.tasks[0].restartCount).toBe(1);
     expect(job.tasks[0].recoveryCount).toBe(1);
@@ -102,7 +102,7 @@ describe('restarts on errors and exit codes', () => {
 
   it('max_restarts_on_errors: 0 (the default) fails at the first non-zero exit', async () => {
     const id = await launch('norestart', 'name: norestart\nrun: exit 7\n');
-    const job = await e.waitForJob(id, finished, 30_000);
+    const job = await e.waitForJob(id, finished);
     expect(job.status).toBe('FAILED');
     expect(job.tasks[0].recoveryCount).toBe(0);
     expect((await jobAndAttempts(e, id)).attempts).toHaveLength(1);

@@ -2,10 +2,10 @@
 // faults injected with `skyless local preempt`, which kills the node processes and delivers the
 // EC2-shaped events to the same events handler EventBridge calls on AWS.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { startE2E, yamlFile, submittedId, type E2E } from './harness.ts';
+import { startE2E, yamlFile, submittedId, HEARTBEAT_TIMEOUT_SECONDS, type E2E } from './harness.ts';
 import {
   jobAndAttempts,
   regionsUsed,
@@ -18,9 +18,13 @@ import {
   attemptOutput,
 } from './recovery-helpers.ts';
 
-// Prints its SKYPILOT_TASK_ID, then works long enough to be preempted.
+// Prints its SKYPILOT_TASK_ID, then works until the test opens its gate (after the preemption), so
+// the first attempt is still working when it is preempted however slowly the machine runs it.
+const GATES = mkdtempSync(join(tmpdir(), 'skyless-gates-'));
+const gate = (name: string) => join(GATES, `${name}.go`);
+const openGate = (name: string) => writeFileSync(gate(name), '');
 const WORK = (name: string, extra = '') =>
-  `name: ${name}\n${extra}run: |\n  echo "TASK_ID=$SKYPILOT_TASK_ID"\n  echo "rank $SKYPILOT_NODE_RANK starts"\n  sleep 4\n  echo "rank $SKYPILOT_NODE_RANK done"\n`;
+  `name: ${name}\n${extra}run: |\n  echo "TASK_ID=$SKYPILOT_TASK_ID"\n  echo "rank $SKYPILOT_NODE_RANK starts"\n  while [ ! -e '${gate(name)}' ]; do sleep 0.1; done\n  echo "rank $SKYPILOT_NODE_RANK done"\n`;
 
 describe('recovery from preemption and lost nodes', () => {
   let e: E2E;
@@ -45,13 +49,14 @@ describe('recovery from preemption and lost nodes', () => {
   it('preempt while RUNNING → RECOVERING → RUNNING → SUCCEEDED in another region (EAGER_NEXT_REGION), same TASK_ID', async () => {
     const id = await launchAndWaitRunning(yamlFile(dir, 'eager.yaml', WORK('eager')));
     const p = await e.run(['local', 'preempt', String(id)]);
+    openGate('eager');
     expect(p.code, p.stderr).toBe(0);
     expect(p.stdout).toMatch(/Killed local-\d+-0-1-0 \(node 0, attempt 1, local-1\)/);
     expect(p.stdout).toMatch(/EC2 Spot Instance Interruption Warning for local-\d+-0-1-0: handled \(attempt 1 lost\)/);
     // The state-change that follows the warning is fenced: the loss was already recorded.
     expect(p.stdout).toMatch(/State-change Notification \(terminated\) for local-\d+-0-1-0: ignored/);
 
-    const job = await e.waitForJob(id, finished, 30_000);
+    const job = await e.waitForJob(id, finished);
     const events = await controllerEvents(e, id);
     expect(job.status, JSON.stringify(events)).toBe('SUCCEEDED');
     expect(job.tasks[0].recoveryCount).toBe(1);
@@ -83,7 +88,8 @@ describe('recovery from preemption and lost nodes', () => {
     try {
       for (const region of ['local-2', 'local-3']) expect((await e.run(['local', 'faults', 'set', '--region', region, '--scope', 'region'])).code).toBe(0);
       expect((await e.run(['local', 'preempt', String(id)])).code).toBe(0);
-      const job = await e.waitForJob(id, finished, 30_000);
+      openGate('fallback');
+      const job = await e.waitForJob(id, finished);
       expect(job.status).toBe('SUCCEEDED');
       expect(job.tasks[0].recoveryCount).toBe(1);
       expect(await regionsUsed(e, id)).toEqual(['local-1', 'local-1']);
@@ -100,7 +106,8 @@ describe('recovery from preemption and lost nodes', () => {
   it('FAILOVER relaunches in the same region first', async () => {
     const id = await launchAndWaitRunning(yamlFile(dir, 'failover.yaml', WORK('failover', 'resources:\n  job_recovery: FAILOVER\n')));
     expect((await e.run(['local', 'preempt', String(id)])).code).toBe(0);
-    const job = await e.waitForJob(id, finished, 30_000);
+    openGate('failover');
+    const job = await e.waitForJob(id, finished);
     expect(job.status).toBe('SUCCEEDED');
     expect(job.tasks[0].recoveryCount).toBe(1);
     expect(await regionsUsed(e, id)).toEqual(['local-1', 'local-1']);
@@ -111,11 +118,12 @@ describe('recovery from preemption and lost nodes', () => {
   it('an instance stopped by someone else (state-change events only) is recovered', async () => {
     const id = await launchAndWaitRunning(yamlFile(dir, 'stopped.yaml', WORK('stopped')));
     const p = await e.run(['local', 'preempt', '--stop', String(id)]);
+    openGate('stopped');
     expect(p.code, p.stderr).toBe(0);
     expect(p.stdout).not.toContain('Interruption Warning');
     expect(p.stdout).toMatch(/State-change Notification \(stopping\) for local-\d+-0-1-0: handled \(attempt 1 lost\)/);
     expect(p.stdout).toMatch(/\(stopped\) for local-\d+-0-1-0: ignored/);
-    const job = await e.waitForJob(id, finished, 30_000);
+    const job = await e.waitForJob(id, finished);
     expect(job.status).toBe('SUCCEEDED');
     expect(job.tasks[0].recoveryCount).toBe(1);
     expect(await regionsUsed(e, id)).toEqual(['local-1', 'local-2']);
@@ -127,12 +135,14 @@ describe('recovery from preemption and lost nodes', () => {
     const id = await launchAndWaitRunning(yamlFile(dir, 'silent.yaml', WORK('silent')));
     const killedAt = Date.now();
     const p = await e.run(['local', 'preempt', '--silent', String(id)]);
+    openGate('silent');
     expect(p.code, p.stderr).toBe(0);
     expect(p.stdout).toContain('No event sent');
-    // Nothing is noticed until the heartbeat timeout (8 s in the e2e settings).
-    await e.waitForJob(id, (j) => j.status === 'RECOVERING' || j.tasks[0].recoveryCount > 0, 20_000);
-    expect(Date.now() - killedAt).toBeGreaterThan(5_000);
-    const job = await e.waitForJob(id, finished, 30_000);
+    // Nothing is noticed until the heartbeat timeout (HEARTBEAT_TIMEOUT_SECONDS after the last
+    // heartbeat, which came at most a heartbeat interval, 1 s, before the kill).
+    await e.waitForJob(id, (j) => j.status === 'RECOVERING' || j.tasks[0].recoveryCount > 0, (HEARTBEAT_TIMEOUT_SECONDS + 60) * 1000);
+    expect(Date.now() - killedAt).toBeGreaterThan((HEARTBEAT_TIMEOUT_SECONDS - 2) * 1000);
+    const job = await e.waitForJob(id, finished);
     expect(job.status).toBe('SUCCEEDED');
     expect(job.tasks[0].recoveryCount).toBe(1);
     expect(await regionsUsed(e, id)).toEqual(['local-1', 'local-2']);
@@ -140,15 +150,16 @@ describe('recovery from preemption and lost nodes', () => {
     expect(attempts[0].outcome).toEqual({ kind: 'LOST', reason: expect.stringMatching(/heartbeat lost/) });
     const ids = taskIdsByAttempt(await logChunks(e, id));
     expect(new Set([...ids.values()].flat())).toEqual(new Set([job.tasks[0].taskId]));
-  }, 60_000);
+  });
 
   it('losing one node of two recovers the whole task on fresh nodes', async () => {
     const id = await launchAndWaitRunning(yamlFile(dir, 'two.yaml', WORK('two', 'num_nodes: 2\n')));
     const p = await e.run(['local', 'preempt', '--node', '1', String(id)]);
+    openGate('two');
     expect(p.code, p.stderr).toBe(0);
     expect(p.stdout).toMatch(/Killed local-\d+-0-1-1 \(node 1/);
     expect(p.stdout).not.toMatch(/Killed local-\d+-0-1-0/);
-    const job = await e.waitForJob(id, finished, 30_000);
+    const job = await e.waitForJob(id, finished);
     expect(job.status).toBe('SUCCEEDED');
     expect(job.tasks[0].recoveryCount).toBe(1);
     const { attempts } = await jobAndAttempts(e, id);

@@ -8,7 +8,7 @@ import { createHandler, type IncomingEvent } from '../../lambdas/events/handler.
 import type { Deps } from '../../core/usecases/deps.ts';
 import type { LaunchedInstance, Workflows } from '../../core/ports.ts';
 import { makeAttemptRecord, makeCandidate, makeJobRecord, makeTaskState } from '../support/records.ts';
-import { ec2Event } from './fixtures.ts';
+import { ec2Event } from '../support/events.ts';
 import { startMotoDeployment, type MotoDeployment } from './moto-aws.ts';
 
 let d: MotoDeployment;

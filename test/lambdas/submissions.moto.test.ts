@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { createHandler } from '../../lambdas/submissions/handler.ts';
 import type { SubmissionOutcome, SubmissionResultFile } from '../../core/usecases/submissions.ts';
-import { objectCreated } from './fixtures.ts';
+import { objectCreated } from '../support/events.ts';
 import { startMotoDeployment, type MotoDeployment } from './moto-aws.ts';
 
 const VALID = 'name: from-the-yaml\nresources:\n  cpus: 2\nrun: echo hello\n';

@@ -1,19 +1,17 @@
 // Issue 4, idempotency: duplicated, reordered, late and missing events against the REAL use cases,
-// handlers and store (dynalite), the events in the exact shapes of /work/shared/fixtures/events
+// handlers and store (dynalite), the events in the exact shapes of test/fixtures/events
 // delivered to the same events handler EventBridge targets. Exactly one recovery per real loss, no
 // resurrection of an ended job, stale messages fenced by attempt number.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { readFileSync } from 'node:fs';
 import { startTestDynalite, type TestDynalite } from '../support/dynalite.ts';
 import { World, drain, runCalm, type AttemptScript } from './support/world.ts';
 import type { BusEvent } from '../../core/ports.ts';
 import * as agent from '../../core/usecases/agent.ts';
 import type { FakeInstance } from './support/fakes.ts';
+import { ec2Event } from '../support/events.ts';
 
-const FIXTURES = '/work/shared/fixtures/events';
 function fixture(name: string, inst: FakeInstance): BusEvent {
-  const e = JSON.parse(readFileSync(`${FIXTURES}/${name}.json`, 'utf8')) as BusEvent;
-  return { ...e, region: inst.region, resources: [`arn:aws:ec2:${inst.region}:123456789012:instance/${inst.instanceId}`], detail: { ...e.detail, 'instance-id': inst.instanceId } };
+  return ec2Event(name, inst.instanceId, inst.region) as BusEvent;
 }
 const warning = (i: FakeInstance) => fixture('ec2-spot-interruption-warning', i);
 const terminated = (i: FakeInstance) => fixture('ec2-state-change-terminated', i);
@@ -210,7 +208,7 @@ describe('agent messages are idempotent and fenced by attempt number', () => {
     expect(events.filter((e) => /cancel requested by/.test(e.reason))).toHaveLength(1);
     expect(w.cloud.running()).toEqual([]);
 
-    // The run finishes just as the cancel lands: it keeps its real status (SPEC §2).
+    // The run finishes just as the cancel lands: it keeps its real status (docs/behaviour.md §2).
     const w2 = await world([{ setup: [0], run: [0] }]);
     await runCalm(w2, async () => [...w2.agents.values()].some((a) => a.phase === 'RUN'), { timeouts: false });
     await Promise.all([w2.cancel(), agent.reportExit(w2.deps, { job: w2.jobId, task: 0, attempt: 1, node: 0 }, { phase: 'RUN', exitCode: 0 })]);

@@ -1,10 +1,10 @@
 // Issue 4, the property: whatever the interleaving of agent reports, interruption and state-change
 // events (duplicated, reordered, dropped), cancels, heartbeat timeouts, capacity faults and
 // control-plane restarts, a job ends in exactly one terminal status, the right one for what really
-// happened, with no instance left and the restart counts SPEC §3 prescribes. The real use cases run
+// happened, with no instance left and the restart counts docs/behaviour.md §3 prescribes. The real use cases run
 // against the real store (dynalite); see support/world.ts for what is simulated and how.
 //
-// "The right one" is judged by an oracle written from SPEC §3 independently of core/recovery: it
+// "The right one" is judged by an oracle written from docs/behaviour.md §3 independently of core/recovery: it
 // replays the stored attempts' outcomes (each checked against what the world really did to that
 // attempt) through the rules and derives the final status and counts.
 
@@ -231,7 +231,7 @@ async function checkStep(w: World, seen: Seen): Promise<void> {
   expect(t.status).not.toBe('FAILED_CONTROLLER');
 }
 
-// ---- the oracle: SPEC §3's rules, applied to what really happened ------------------------------
+// ---- the oracle: docs/behaviour.md §3's rules, applied to what really happened ------------------------------
 
 type Verdict = 'SUCCEED' | 'FAIL' | 'RECOVER_FREE' | 'RECOVER_COUNTED' | 'NO_OUTCOME';
 

@@ -11,6 +11,7 @@ import { FUNCTION_ENTRIES, STATE_MACHINE_DEFINITION, type FunctionName } from '.
 import { REPO_ROOT } from '../../stacks/constructs/runtime-function.ts';
 import { synthSkyless, type Synthesized } from './synth.ts';
 import { findCycle, render } from './template-tools.ts';
+import { fixtureEvent } from '../support/events.ts';
 
 
 /** Synthesis takes seconds on an idle machine and much longer on a busy one. */
@@ -167,9 +168,8 @@ describe('EventBridge rules', () => {
   });
 
   it('patterns match EventBridge events in the shapes AWS documents (and not the states that need no action)', () => {
-    // Copies of the shared event fixtures (EventBridge envelopes as AWS sends them).
-    const fixtures = join(import.meta.dirname, 'fixtures', 'events');
-    const load = (f: string) => JSON.parse(readFileSync(join(fixtures, f), 'utf8')) as Record<string, unknown>;
+    // The event fixtures (EventBridge envelopes as AWS sends them).
+    const load = (f: string) => fixtureEvent(f.replace(/\.json$/, '')) as unknown as Record<string, unknown>;
     const patterns = res('AWS::Events::Rule').map(([, r]) => r.Properties!.EventPattern as Record<string, unknown> | undefined).filter(Boolean) as Record<string, unknown>[];
     const matchesAny = (event: Record<string, unknown>, subst: Record<string, string>) => patterns.some((p) => matches(resolveRefs(p, subst), event));
     const subst = { [s.logicalId(s.stack.storage.bucket)]: 'skyless-jobs-123456789012-us-east-1', [s.logicalId(s.stack.stateMachine)]: 'arn:aws:states:us-east-1:123456789012:stateMachine:skyless-job' };

@@ -45,8 +45,6 @@ export interface AgentApiScenario {
   logChunkBytes?: number;
   /** For register WAIT and exit WAIT replies. Default 200. */
   retryAfterMs?: number;
-  /** Heartbeats answer CANCEL from this long after the rendezvous completed. */
-  cancelAfterMs?: number;
 }
 
 export interface ExitReport {
@@ -88,7 +86,6 @@ export class AgentApiDouble {
   private failed = false;
   private ended = false;
   private unavailableUntil = 0;
-  private readyAt?: number;
   private spotNotice?: string;
   private gcePreempted = false;
   /** File downloads that carried an Authorization header (presigned S3 URLs would refuse them). */
@@ -184,7 +181,7 @@ export class AgentApiDouble {
     this.gcePreempted = true;
   }
 
-  async waitFor(condition: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
+  async waitFor(condition: () => boolean, what: string, timeoutMs = 60_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (!condition()) {
       if (Date.now() > deadline) throw new Error(`AgentApiDouble: timed out after ${timeoutMs} ms waiting for ${what}`);
@@ -269,12 +266,7 @@ export class AgentApiDouble {
         if (!request) return;
         const { phase } = request;
         node.heartbeats.push({ phase, at: Date.now() });
-        const cancelNow =
-          this.cancelled ||
-          this.failed ||
-          (this.scenario.cancelAfterMs !== undefined &&
-            this.readyAt !== undefined &&
-            Date.now() - this.readyAt >= this.scenario.cancelAfterMs);
+        const cancelNow = this.cancelled || this.failed;
         return reply(res, 200, { action: cancelNow ? 'CANCEL' : 'CONTINUE' } satisfies HeartbeatReply);
       }
       case 'POST /agent/logs': {
@@ -326,7 +318,6 @@ export class AgentApiDouble {
 
   private registerReply(rank: number): RegisterReply {
     if (this.nodes.some((n) => n.ip === undefined)) return { state: 'WAIT', retryAfterMs: this.retryAfterMs };
-    this.readyAt ??= Date.now();
     const nodeIps = this.nodes.map((n) => n.ip as string);
     const fileMounts: AgentFileMount[] = (this.scenario.fileMounts ?? []).map((mount, index) =>
       'tarGz' in mount ? { dest: mount.dest, url: this.fileUrl(`mount-${index}`) } : mount,

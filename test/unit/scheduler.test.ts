@@ -1,7 +1,7 @@
 // The scheduler use case (core/usecases/scheduler.ts) against the real store on dynalite, with task
 // tokens held by a double that behaves like Step Functions (a token completes once).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFile } from 'node:fs/promises';
+import { fixtureEvent } from '../support/events.ts';
 import { schedulerTick, onWorkflowExecutionEnded, jobIdOfExecution } from '../../core/usecases/scheduler.ts';
 import { createHandler as createEventsHandler } from '../../lambdas/events/handler.ts';
 import { createHandler as createSchedulerHandler, isScheduled } from '../../lambdas/scheduler/handler.ts';
@@ -178,7 +178,7 @@ describe('a slot held by a workflow that died is freed within one tick', () => {
 
   it('frees the slot of a job whose execution FAILED (the Step Functions status-change event)', async () => {
     const w = await schedulerWorld(db, { maxLaunching: 1, maxRunning: 5 });
-    const fixture = JSON.parse(await readFile('/work/shared/fixtures/events/sfn-execution-status-change-failed.json', 'utf8'));
+    const fixture = fixtureEvent('sfn-execution-status-change-failed');
     await putJobIn(w, 42, 'LAUNCHING', { attempt: 1, executionName: 'job-42-0' });
     await w.deps.store.putAttempt(makeAttemptRecord({ jobId: 42, attempt: 1, state: 'PROVISIONING' }), null);
     w.provider.add(42, 0, 1);

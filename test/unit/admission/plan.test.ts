@@ -6,7 +6,7 @@ import { ValidationError } from '../../../core/errors.ts';
 const w = (jobId: number, priority: number, since: number): WaitingJob => ({ jobId, priority, since });
 const limits = { launching: 0, running: 0, maxLaunching: 8, maxRunning: 200 };
 
-describe('planAdmission (SPEC §4)', () => {
+describe('planAdmission (docs/behaviour.md §4)', () => {
   it('highest priority first, then oldest, whatever the input order', () => {
     const waiting = [w(1, 0, 100), w(2, 10, 300), w(3, 10, 200), w(4, -5, 50), w(5, 0, 90)];
     expect(planAdmission({ ...limits, waiting })).toEqual([3, 2, 5, 1, 4]);

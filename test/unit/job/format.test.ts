@@ -152,7 +152,7 @@ describe('taskDurations / jobDurations', () => {
   });
 });
 
-describe('exitCodeFor (SPEC §2 CLI exit codes)', () => {
+describe('exitCodeFor (docs/behaviour.md §2 CLI exit codes)', () => {
   it.each(TASK_STATUSES.map((s) => [s]))('%s', (status) => {
     const expected = status === 'SUCCEEDED' ? 0 : status === 'CANCELLED' ? 103 : isFailure(status) ? 100 : 101;
     expect(exitCodeFor(status)).toBe(expected);

@@ -1,6 +1,8 @@
-// Builders for job records in tests: a minimal valid spec and tasks in their submitted state.
+// Builders for job records in tests: a minimal valid spec and tasks in their submitted state (the
+// task state is the shared builder's, test/support/records.ts).
 import type { JobRecord, TaskState } from '../../../core/job/records.ts';
 import type { TaskSpec, JobSpec } from '../../../core/spec/types.ts';
+import { makeTaskState } from '../../support/records.ts';
 
 export function taskSpec(name: string, overrides: Partial<TaskSpec> = {}): TaskSpec {
   return {
@@ -21,20 +23,7 @@ export function taskSpec(name: string, overrides: Partial<TaskSpec> = {}): TaskS
 }
 
 export function taskState(index: number, name: string, submittedAt: number): TaskState {
-  return {
-    index,
-    name,
-    status: 'PENDING',
-    taskId: `sky-managed-test_${name}_1-${index}`,
-    submittedAt,
-    jobDurationMs: 0,
-    recoveryCount: 0,
-    restartCount: 0,
-    attempt: 0,
-    blockedRounds: 0,
-    blocked: [],
-    costUsd: 0,
-  };
+  return makeTaskState({ index, name, taskId: `sky-managed-test_${name}_1-${index}`, submittedAt });
 }
 
 /** A freshly submitted job with `taskNames.length` PENDING tasks (a pipeline when more than one). */

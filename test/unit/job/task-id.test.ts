@@ -5,7 +5,7 @@ import { ValidationError } from '../../../core/errors.ts';
 // 2023-07-06T21:18:31.563Z, the moment in SkyPilot's documented example id.
 const SUBMITTED = Date.UTC(2023, 6, 6, 21, 18, 31, 563);
 
-describe('SKYPILOT_TASK_ID (SPEC §6)', () => {
+describe('SKYPILOT_TASK_ID (docs/behaviour.md §6)', () => {
   it('single task: sky-managed-<UTC timestamp with microseconds>_<job name>_<jobid>-<taskid>', () => {
     expect(skypilotTaskId(SUBMITTED, 'my-job-name', 1, 0, 'ignored-for-single', false)).toBe(
       'sky-managed-2023-07-06-21-18-31-563000_my-job-name_1-0',

@@ -13,7 +13,7 @@ import { InvalidTransitionError } from '../../../core/errors.ts';
 import type { JobRecord } from '../../../core/job/records.ts';
 import { newJob, deepFreeze } from './job-fixture.ts';
 
-// SPEC §2 restated edge by edge, independently of the implementation's table. FAILED_CONTROLLER is
+// docs/behaviour.md §2 restated edge by edge, independently of the implementation's table. FAILED_CONTROLLER is
 // reachable from everything and is checked separately.
 const SPEC_EDGES: Record<string, string> = {
   'PENDING>STARTING': 'first launch granted a slot',
@@ -44,7 +44,7 @@ const SPEC_EDGES: Record<string, string> = {
   'CANCELLING>FAILED_SETUP': 'finished first, keeps its real status',
 };
 
-describe('canTransition (SPEC §2 status graph)', () => {
+describe('canTransition (docs/behaviour.md §2 status graph)', () => {
   const pairs = TASK_STATUSES.flatMap((from) => TASK_STATUSES.map((to) => [from, to] as const));
   it.each(pairs)('%s → %s matches the spec', (from, to) => {
     const expected = to === 'FAILED_CONTROLLER' || `${from}>${to}` in SPEC_EDGES;
@@ -245,7 +245,7 @@ describe('transitionTask bookkeeping', () => {
     }
     expect(caught).toBeInstanceOf(InvalidTransitionError);
     expect((caught as Error).name).toBe('InvalidTransitionError');
-    expect((caught as Error).message).toBe('job 1 task 0 (train): RUNNING → PENDING is not allowed (SPEC §2)');
+    expect((caught as Error).message).toBe('job 1 task 0 (train): RUNNING → PENDING is not allowed (docs/behaviour.md §2)');
   });
 
   it('a terminal task cannot be revived', () => {

@@ -5,7 +5,7 @@ import { ValidationError } from '../../../core/errors.ts';
 
 const fixed = (r: number) => () => r;
 
-describe('back-off between all-blocked launch walks (SPEC §3: 60 s × 1.6, cap 300 s, ±40%)', () => {
+describe('back-off between all-blocked launch walks (docs/behaviour.md §3: 60 s × 1.6, cap 300 s, ±40%)', () => {
   it.each([
     [0, 60],
     [1, 96],

@@ -15,7 +15,7 @@ const lost: AttemptOutcome = { kind: 'LOST', reason: 'spot interruption warning'
 
 type Row = [string, JobRecoverySpec, AttemptOutcome, number, boolean, Partial<AttemptDecision> & { action: string }];
 
-describe('decideAfterAttempt (SPEC §3)', () => {
+describe('decideAfterAttempt (docs/behaviour.md §3)', () => {
   it.each<Row>([
     ['success', recovery(0), { kind: 'SUCCEEDED' }, 0, false, { action: 'SUCCEED' }],
     ['success before a cancel keeps SUCCEEDED', recovery(0), { kind: 'SUCCEEDED' }, 0, true, { action: 'SUCCEED' }],

@@ -22,7 +22,7 @@ const regionError = (c: Candidate) => new CapacityError(`quota exceeded in ${c.r
 const cloudError = (cloud: string) => new CapacityError(`no access to ${cloud}`, 'cloud', { cloud });
 const limits = { blockedRounds: 0 };
 
-describe('launch walk (SPEC §3)', () => {
+describe('launch walk (docs/behaviour.md §3)', () => {
   const useast1a = cand('aws', 'us-east-1', ['us-east-1a'], 'g5.xlarge', true);
   const useast1od = cand('aws', 'us-east-1', ['us-east-1a', 'us-east-1b', 'us-east-1c'], 'g5.xlarge');
   const uswest2 = cand('aws', 'us-west-2', ['us-west-2a', 'us-west-2b']);

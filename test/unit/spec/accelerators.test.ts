@@ -1,4 +1,4 @@
-// SPEC §1 `resources.accelerators`: every form, the order each implies, and the expansion of sets
+// docs/behaviour.md §1 `resources.accelerators`: every form, the order each implies, and the expansion of sets
 // and lists into one ResourceRequest per accelerator.
 
 import { describe, expect, it } from 'vitest';

@@ -1,4 +1,4 @@
-// SPEC §1 envs/secrets: names, value stringification, null values, `--env` overrides on the submit
+// docs/behaviour.md §1 envs/secrets: names, value stringification, null values, `--env` overrides on the submit
 // path, and that no problem message ever contains a secret's value.
 
 import { describe, expect, it } from 'vitest';

@@ -1,6 +1,6 @@
 // Table-driven: every YAML under test/fixtures/specs/valid parses to its `.expected.json`, and every
 // YAML under invalid/ is rejected with exactly the messages of its `.expected.txt`. The expected
-// files were written from the rules of SPEC §1, not captured from the parser.
+// files were written from the rules of docs/behaviour.md §1, not captured from the parser.
 
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';

@@ -1,4 +1,4 @@
-// SPEC §1 `resources.infra` and the older `cloud`/`region`/`zone` keys.
+// docs/behaviour.md §1 `resources.infra` and the older `cloud`/`region`/`zone` keys.
 
 import { describe, expect, it } from 'vitest';
 import { resourceProblems, resourcesOf } from './helpers.ts';

@@ -1,4 +1,4 @@
-// SPEC §1 single tasks vs pipelines: header detection, naming of jobs and unnamed tasks, duplicate
+// docs/behaviour.md §1 single tasks vs pipelines: header detection, naming of jobs and unnamed tasks, duplicate
 // names, and the `tasks[i].` prefix on every problem of a pipeline task.
 
 import { describe, expect, it } from 'vitest';

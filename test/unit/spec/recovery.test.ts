@@ -1,4 +1,4 @@
-// SPEC §1 `resources.job_recovery`: string and object forms, defaults, and agreement between
+// docs/behaviour.md §1 `resources.job_recovery`: string and object forms, defaults, and agreement between
 // candidates.
 
 import { describe, expect, it } from 'vitest';

@@ -1,4 +1,4 @@
-// SPEC §1 resources other than accelerators and infra: cpus/memory (units), disk_size, ports,
+// docs/behaviour.md §1 resources other than accelerators and infra: cpus/memory (units), disk_size, ports,
 // labels, priority, instance_type/image_id/use_spot, defaults, any_of/ordered.
 
 import { describe, expect, it } from 'vitest';

@@ -1,5 +1,5 @@
-// SPEC §1 task keys other than resources/envs (unknown keys, workdir, num_nodes, setup/run, config,
-// file_mounts) and SPEC §5 `pool`.
+// docs/behaviour.md §1 task keys other than resources/envs (unknown keys, workdir, num_nodes, setup/run, config,
+// file_mounts) and docs/behaviour.md §5 `pool`.
 
 import { describe, expect, it } from 'vitest';
 import { onlyTask, problems } from './helpers.ts';

@@ -1,5 +1,5 @@
-// The EventBridge event fixtures (copied from the shared fixtures: real AWS shapes), with the fields a
-// test must point at its own resources replaced.
+// The EventBridge event fixtures (test/fixtures/events: the shapes AWS documents, see its README), with
+// the fields a test must point at its own resources replaced. The one loader every test uses.
 import { readFileSync } from 'node:fs';
 
 export type FixtureEvent = {
@@ -15,7 +15,7 @@ export type FixtureEvent = {
 };
 
 export function fixtureEvent(name: string): FixtureEvent {
-  return JSON.parse(readFileSync(new URL(`./fixtures/events/${name}.json`, import.meta.url), 'utf8')) as FixtureEvent;
+  return JSON.parse(readFileSync(new URL(`../fixtures/events/${name}.json`, import.meta.url), 'utf8')) as FixtureEvent;
 }
 
 /** The S3 "Object Created" fixture for one upload (no version id: the test bucket is unversioned). */
