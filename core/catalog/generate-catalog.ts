@@ -24,7 +24,7 @@
 // - `local`: the simulated cloud's fake prices.
 // Prices are approximate and exist to rank candidates, not to bill.
 //
-// Refreshing: see meta.refresh below.
+// Refreshing: see meta.refresh below (tools/refresh-catalog.ts reads AWS's APIs).
 //
 // Pure: no I/O. The refresh command above does the writing.
 
@@ -213,7 +213,8 @@ const AWS_FAMILIES: Family[] = [
 interface Measured {
   size: Omit<Size, 'basePrice'>;
   onDemand: Record<string, number>;
-  spot: Record<string, number[]>;
+  /** region → prices in AZ-ID order (SkyPilot's CSV), or zone name → price (AWS's APIs, tools/refresh-catalog.ts). */
+  spot: Record<string, number[] | Record<string, number>>;
   estimatedSpot?: { ratio: number; why: string };
 }
 
@@ -567,16 +568,20 @@ function measuredRow(m: Measured): CatalogRow {
   for (const [region, onDemand] of Object.entries(m.onDemand)) {
     const names = AWS_ALL[region];
     if (!names) throw new Error(`generate-catalog: unknown region ${region}`);
-    const measured = (m.spot[region] ?? []).filter((p) => p > 0 && p < onDemand);
-    if (measured.length > names.length) throw new Error(`generate-catalog: ${m.size.instanceType} has more spot prices than zones in ${region}`);
-    let prices = measured;
-    if (prices.length === 0) {
+    const given = m.spot[region] ?? [];
+    // By zone name: the zones this catalog knows, in its order; by AZ ID order: the first names.
+    const byZone: [string, number][] = Array.isArray(given)
+      ? given.map((p, i) => [names[i], p] as [string, number])
+      : names.filter((z) => z in given).map((z) => [z, given[z]] as [string, number]);
+    if (Array.isArray(given) && given.length > names.length) throw new Error(`generate-catalog: ${m.size.instanceType} has more spot prices than zones in ${region}`);
+    let measured = byZone.filter(([, p]) => p > 0 && p < onDemand);
+    if (measured.length === 0) {
       if (!m.estimatedSpot) throw new Error(`generate-catalog: ${m.size.instanceType} has no spot price in ${region}`);
       estimated = true;
-      prices = [onDemand * m.estimatedSpot.ratio, onDemand * m.estimatedSpot.ratio];
+      measured = names.slice(0, 2).map((z) => [z, onDemand * m.estimatedSpot!.ratio] as [string, number]);
     }
-    regions[region] = names.slice(0, prices.length);
-    prices.forEach((p, i) => (spot[names[i]] = round(p)));
+    regions[region] = measured.map(([z]) => z);
+    for (const [z, p] of measured) spot[z] = round(p);
   }
   return {
     cloud: 'aws',
@@ -607,7 +612,7 @@ export function generateCatalog(): CatalogFile {
       currency: 'USD',
       accuracy: 'approximate, for ranking candidates; not for billing',
       refresh:
-        'edit MEASURED_AWS and the families in core/catalog/generate-catalog.ts (from `aws pricing get-products --service-code AmazonEC2`, `aws ec2 describe-spot-price-history`, `gcloud billing skus list`), then run: npx tsx -e "import(\'./core/catalog/generate-catalog.ts\').then((m) => process.stdout.write(m.catalogJson()))" > core/catalog/catalog.json',
+        'AWS, with credentials: npx tsx tools/refresh-catalog.ts --types T1,T2 --regions R1,R2 (EC2 DescribeInstanceTypes + DescribeSpotPriceHistory + the Pricing API) prints rows for MEASURED_AWS in core/catalog/generate-catalog.ts; GCP: edit its families from `gcloud billing skus list` and `gcloud compute machine-types list`; then run: npx tsx -e "import(\'./core/catalog/generate-catalog.ts\').then((m) => process.stdout.write(m.catalogJson()))" > core/catalog/catalog.json',
       gcpAttachedGpuNaming:
         'GCP N1 machines with attached GPUs are named `<machine-type>+<GPU>:<count>`, e.g. `n1-standard-8+T4:1`.',
     },
