@@ -8,6 +8,8 @@ import { submitJobs, type LaunchOverrideFlags } from '../../core/usecases/submit
 import { queue, getJob, controllerLog, jobLogs } from '../../core/usecases/read.ts';
 import { cancelJobs, activeJobIds } from '../../core/usecases/cancel.ts';
 import { issueUpload } from '../../core/usecases/uploads.ts';
+import { relaunchJob } from '../../core/usecases/relaunch.ts';
+import { costReport } from '../../core/usecases/costs.ts';
 import { register, heartbeat, shipLogs, reportExit, reportInterrupted, AttemptGoneError } from '../../core/usecases/agent.ts';
 import type { AgentClaim } from '../../core/usecases/agent-token.ts';
 import { TASK_STATUSES, type TaskStatus } from '../../core/job/status.ts';
@@ -176,6 +178,21 @@ export function createHandler(deps: Deps, opts: ApiOptions = {}) {
           ids = await activeJobIds(deps, { user: b.allUsers === true ? undefined : by });
         }
         return json(200, await cancelJobs(deps, ids, by));
+      },
+    },
+    {
+      method: 'POST', pattern: /^\/jobs\/(\d+)\/relaunch$/, run: async (e, m) => {
+        const b = bodyJson(e);
+        return json(201, await relaunchJob(deps, { jobId: Number(m[1]), user: callerOf(e), secrets: stringMap(b.secrets, 'secrets') }));
+      },
+    },
+    {
+      method: 'GET', pattern: /^\/costs$/, run: async (e) => {
+        const q = e.queryStringParameters ?? {};
+        const from = intParam(q.from, 'from');
+        const to = intParam(q.to, 'to');
+        if (from === undefined || to === undefined) throw new ValidationError('from and to (epoch milliseconds) are required');
+        return json(200, await costReport(deps, { from, to, user: q.user || undefined }));
       },
     },
     { method: 'GET', pattern: /^\/jobs\/(\d+)$/, run: async (_e, m) => json(200, await getJob(deps, Number(m[1]))) },
