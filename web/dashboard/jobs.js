@@ -38,7 +38,7 @@ export function JobsPage({ query }) {
   };
   const now = at ?? Date.now();
   const jobs = data?.jobs;
-  const text = (k, label) => html`<label>${label}<input name=${k} value=${filters[k]} placeholder="any" onChange=${(e) => setFilter(k, e.currentTarget.value.trim())} /></label>`;
+  const text = (k, label) => html`<label>${label}<input name=${k} value=${filters[k]} placeholder=${k === "name" ? "exact name" : "any"} onChange=${(e) => setFilter(k, e.currentTarget.value.trim())} /></label>`;
   return html`
     <section class="page">
       <div class="page-head">
