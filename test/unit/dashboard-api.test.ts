@@ -2,8 +2,7 @@
 // secrets supplied anew) and GET /costs (spend per day, user and pool from stored attempts), through
 // the API handler on a real DynamoJobStore (dynalite).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { createHandler } from '../../lambdas/api/handler.ts';
+import { createApiApp } from '../../lambdas/api/app.ts';
 import { startTestDynalite, type TestDynalite } from '../support/dynalite.ts';
 import { makeAttemptRecord, makeCandidate, makeJobRecord, makeJobSpec, makeTaskSpec, makeTaskState } from '../support/records.ts';
 import { schedulerWorld, type SchedulerWorld } from './scheduler-fixtures.ts';
@@ -16,23 +15,25 @@ afterAll(async () => {
   await db?.close();
 });
 
-function req(method: string, path: string, opts: { body?: unknown; query?: Record<string, string>; user?: string } = {}): APIGatewayProxyEventV2 {
-  return {
-    rawPath: path,
-    headers: { 'content-type': 'application/json', 'x-user': opts.user ?? 'bob' },
-    queryStringParameters: opts.query,
-    requestContext: { http: { method, path } },
-    body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
-    isBase64Encoded: false,
-  } as unknown as APIGatewayProxyEventV2;
+interface Reply {
+  statusCode: number;
+  body: string;
 }
 
-async function world(): Promise<{ w: SchedulerWorld; api: ReturnType<typeof createHandler> }> {
+type Api = (method: string, path: string, opts?: { body?: unknown; query?: Record<string, string> }) => Promise<Reply>;
+
+async function world(): Promise<{ w: SchedulerWorld; api: Api }> {
   const w = await schedulerWorld(db);
-  return { w, api: createHandler(w.deps, { callerOf: (e) => e.headers['x-user'] ?? 'nobody' }) };
+  const app = createApiApp(w.deps, { callerOf: (c) => c.req.header('x-user') ?? 'nobody' });
+  const api: Api = async (method, path, opts = {}) => {
+    const qs = opts.query ? `?${new URLSearchParams(opts.query)}` : '';
+    const res = await app.request(`${path}${qs}`, { method, headers: { 'content-type': 'application/json', 'x-user': 'bob' }, body: opts.body === undefined ? undefined : JSON.stringify(opts.body) });
+    return { statusCode: res.status, body: await res.text() };
+  };
+  return { w, api };
 }
 
-const body = (r: { body?: string }) => JSON.parse(r.body ?? '{}');
+const body = (r: Reply) => JSON.parse(r.body || '{}');
 
 describe('POST /jobs/:id/relaunch', () => {
   const remote = makeJobSpec({ tasks: [makeTaskSpec({ workdir: undefined, secrets: { HF_TOKEN: 'hf_old', WANDB: 'w_old' } })] });
@@ -41,13 +42,13 @@ describe('POST /jobs/:id/relaunch', () => {
     const { w, api } = await world();
     expect(await w.deps.store.allocateJobIds(1)).toEqual([1]);
     await w.deps.store.putJob(makeJobRecord({ jobId: 1, status: 'SUCCEEDED', spec: remote, filesPrefix: undefined, pool: undefined }), null);
-    const missing = await api(req('POST', '/jobs/1/relaunch', { body: { secrets: { HF_TOKEN: 'x' } } }));
+    const missing = await api('POST', '/jobs/1/relaunch', { body: { secrets: { HF_TOKEN: 'x' } } });
     expect(missing.statusCode).toBe(400);
     expect(body(missing).message).toMatch(/secrets whose values are not kept for a relaunch; supply WANDB again/);
     expect(body(missing).details).toEqual({ missingSecrets: ['WANDB'] });
-    expect((await api(req('POST', '/jobs/1/relaunch', { body: { secrets: { HF_TOKEN: 'a', WANDB: 'b', OTHER: 'c' } } }))).statusCode).toBe(400);
+    expect((await api('POST', '/jobs/1/relaunch', { body: { secrets: { HF_TOKEN: 'a', WANDB: 'b', OTHER: 'c' } } })).statusCode).toBe(400);
 
-    const ok = await api(req('POST', '/jobs/1/relaunch', { body: { secrets: { HF_TOKEN: 'hf_new', WANDB: 'w_new' } } }));
+    const ok = await api('POST', '/jobs/1/relaunch', { body: { secrets: { HF_TOKEN: 'hf_new', WANDB: 'w_new' } } });
     expect(ok.statusCode).toBe(201);
     const [id] = body(ok).jobIds as number[];
     expect(id).not.toBe(1);
@@ -57,16 +58,16 @@ describe('POST /jobs/:id/relaunch', () => {
     expect(job.spec.tasks[0]!.secrets).toEqual({ HF_TOKEN: 'hf_new', WANDB: 'w_new' });
     expect({ ...job.spec.tasks[0], secrets: {} }).toEqual({ ...remote.tasks[0], secrets: {} });
     // The API never echoes the new values either.
-    expect(JSON.stringify(body(await api(req('GET', `/jobs/${id}`))))).not.toContain('hf_new');
+    expect(JSON.stringify(body(await api('GET', `/jobs/${id}`)))).not.toContain('hf_new');
   });
 
   it('refuses a job whose files were uploaded from the submitting machine, and a job that does not exist', async () => {
     const { w, api } = await world();
     await w.deps.store.putJob(makeJobRecord({ jobId: 1, status: 'FAILED', spec: makeJobSpec({ tasks: [makeTaskSpec({ secrets: {} })] }), filesPrefix: 'uploads/bob/x/' }), null);
-    const r = await api(req('POST', '/jobs/1/relaunch', { body: {} }));
+    const r = await api('POST', '/jobs/1/relaunch', { body: {} });
     expect(r.statusCode).toBe(400);
     expect(body(r).message).toMatch(/files uploaded from the submitting machine .* `skyless jobs launch`/);
-    expect((await api(req('POST', '/jobs/99/relaunch', { body: {} }))).statusCode).toBe(404);
+    expect((await api('POST', '/jobs/99/relaunch', { body: {} })).statusCode).toBe(404);
   });
 });
 
@@ -92,7 +93,7 @@ describe('GET /costs', () => {
     // A live attempt: 2 nodes × $1/h × 2 h so far, counted on the day of `now` as an estimate.
     await w.deps.store.putAttempt(makeAttemptRecord({ jobId: 3, attempt: 1, state: 'RUNNING', startedAt: now - 2 * 3_600_000, candidate: makeCandidate({ hourlyPrice: 1 }), nodes: [{ rank: 0, instanceId: 'a', phase: 'RUN' }, { rank: 1, instanceId: 'b', phase: 'RUN' }] }), null);
 
-    const r = await api(req('GET', '/costs', { query: { from: String(day0), to: String(day0 + 3 * DAY) } }));
+    const r = await api('GET', '/costs', { query: { from: String(day0), to: String(day0 + 3 * DAY) } });
     expect(r.statusCode, r.body).toBe(200);
     const c = body(r);
     expect(c.days).toEqual([
@@ -106,10 +107,10 @@ describe('GET /costs', () => {
     expect(c.byPool).toEqual([{ pool: 'gpu', usd: expect.closeTo(6.25, 6) }]);
     expect(c).toMatchObject({ attempts: 4, jobsScanned: 3, truncated: false });
 
-    const aliceOnly = body(await api(req('GET', '/costs', { query: { from: String(day0), to: String(day0 + 3 * DAY), user: 'alice' } })));
+    const aliceOnly = body(await api('GET', '/costs', { query: { from: String(day0), to: String(day0 + 3 * DAY), user: 'alice' } }));
     expect(aliceOnly.totalUsd).toBe(1.5);
-    expect((await api(req('GET', '/costs', { query: { from: String(day0 + DAY), to: String(day0) } }))).statusCode).toBe(400);
-    expect((await api(req('GET', '/costs', { query: { from: String(day0) } }))).statusCode).toBe(400);
-    expect((await api(req('GET', '/costs', { query: { from: '0', to: String(365 * DAY) } }))).statusCode).toBe(400);
+    expect((await api('GET', '/costs', { query: { from: String(day0 + DAY), to: String(day0) } })).statusCode).toBe(400);
+    expect((await api('GET', '/costs', { query: { from: String(day0) } })).statusCode).toBe(400);
+    expect((await api('GET', '/costs', { query: { from: '0', to: String(365 * DAY) } })).statusCode).toBe(400);
   });
 });
