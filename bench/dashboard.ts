@@ -130,13 +130,14 @@ async function main() {
     const dclMs: number[] = [];
     for (let i = 0; i < LOADS; i++) {
       await page.goto(`${dash.origin}/?load=${i}#/jobs`);
-      await page.waitForFunction('window.__fmp !== undefined', null, { timeout: 120_000 });
-      fmp.push((await page.evaluate('window.__fmp')) as number);
-      dclMs.push((await page.evaluate(`performance.getEntriesByType('navigation')[0].domContentLoadedEventEnd`)) as number);
-      apiMs.push((await page.evaluate(`(() => {
-        const e = performance.getEntriesByType('resource').find((r) => r.name.includes('/api/jobs?'));
+      // Functions, not strings: the page's CSP forbids eval, which string predicates need.
+      await page.waitForFunction(() => (globalThis as { __fmp?: number }).__fmp !== undefined, null, { timeout: 120_000 });
+      fmp.push(await page.evaluate(() => (globalThis as unknown as { __fmp: number }).__fmp));
+      dclMs.push(await page.evaluate(() => (performance.getEntriesByType('navigation' as never)[0] as unknown as { domContentLoadedEventEnd: number }).domContentLoadedEventEnd));
+      apiMs.push(await page.evaluate(() => {
+        const e = performance.getEntriesByType('resource').find((r) => r.name.includes('/api/jobs?')) as unknown as { responseEnd: number; requestStart: number } | undefined;
         return e ? e.responseEnd - e.requestStart : NaN;
-      })()`)) as number);
+      }));
     }
     const rows = await page.locator('tr[data-job]').count();
 
@@ -153,7 +154,9 @@ async function main() {
     const newest = (await plane.deps.store.listJobs({ limit: 10 })).jobs.map((j) => j.jobId);
     let tick = 0;
     let changes = 0;
-    const mutator = setInterval(async () => {
+    let inflight: Promise<void> = Promise.resolve();
+    const mutator = setInterval(() => (inflight = mutate()), 1000);
+    const mutate = async () => {
       tick++;
       for (const id of newest) {
         const j = await plane.deps.store.getJob(id);
@@ -165,7 +168,7 @@ async function main() {
           // a lost race is fine: the next tick writes again
         }
       }
-    }, 1000);
+    };
     const samples: { min: number; heap: number }[] = [];
     const t0 = Date.now();
     const end = t0 + MINUTES * 60_000;
@@ -176,6 +179,7 @@ async function main() {
       samples.push({ min: (Date.now() - t0) / 60_000, heap: await heap() });
     }
     clearInterval(mutator);
+    await inflight; // no write may outlive the store
     const shown = await page.locator(`tr[data-job="${newest[0]}"] td.num`).nth(2).textContent();
 
     const mb = (b: number) => (b / 1024 / 1024).toFixed(2);
