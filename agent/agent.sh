@@ -15,7 +15,8 @@ POLL=${SKYLESS_INTERRUPTION_POLL_SECONDS:-5}
 HB=${SKYLESS_HEARTBEAT_SECONDS:-10}
 SAVE=30            # seconds between saves of saved mounts (the register reply's saveSeconds)
 CHUNK=1048576
-ST=$WORK/.agent    # the agent's own state; the user's files live beside it, never in it
+ST=${SKYLESS_AGENT_STATE_DIR:-$WORK/.agent} # the agent's own state; the user's files live beside it, never in it
+SELF=$(readlink -f "${BASH_SOURCE[0]}" 2>/dev/null || echo "${BASH_SOURCE[0]}")
 LOG=$ST/output.log # combined setup+run output, shipped by byte offset
 CT='Content-Type: application/json'
 UPID=              # process group (= session) of the running user command, main process only
@@ -305,6 +306,63 @@ rm -f "$ST/abort"
 echo WAIT >"$ST/phase"
 
 IP=$(node_ip)
+# Pool worker mode (PROTOCOL.md "Worker mode"): a worker token (prefix `w.`) registers the worker,
+# fetches the pool's files and runs its setup ONCE, then runs each job the pool assigns to it, one
+# at a time, as a fresh agent in job mode holding that job attempt's token: the job's logs,
+# heartbeats, cancel and exit code go under the job exactly as for any managed job. Jobs share the
+# worker's disk and working directory, so a job sees what setup installed.
+worker_main() {
+  local last= n=0 jt jid
+  say "worker: registering at $API as $IP"
+  api POST '/agent/worker/register?format=text' -H "$CT" -d "{\"ip\":\"$IP\"}" || abort "registration refused"
+  parse_ready
+  echo SETUP >"$ST/phase"
+  RC=0
+  : >"$ST/saves"
+  if ! files; then RC=97; elif [ -n "$HAS_SETUP" ]; then user setup; fi
+  say "worker: setup exit $RC"
+  api POST /agent/worker/setup -H "$CT" -d "{\"exitCode\":$RC}" || abort "setup report refused"
+  [ "$(jfield action)" = READY ] || { say "worker: not ready (setup exit $RC); stopping"; exit 1; }
+  echo WAIT >"$ST/phase"
+  while :; do
+    api POST /agent/worker/next -H "$CT" -d '{}' || { nap 1; continue; }
+    case $(jfield state) in
+      JOB)
+        jt=$(jfield token) jid=$(jfield jobId)
+        if [ "$jt" = "$last" ]; then nap 0.2; continue; fi # its exit is being settled
+        last=$jt n=$((n + 1))
+        say "worker: running managed job $jid"
+        SKYLESS_AGENT_TOKEN=$jt SKYLESS_AGENT_STATE_DIR=$ST/job-$n SKYLESS_TASK_CWD=$CWD bash "$SELF" </dev/null
+        say "worker: managed job $jid done (agent exit $?)" ;;
+      STOP) say "worker: retired"; exit 0 ;;
+      *) nap_ms "$(jfield retryAfterMs)" ;;
+    esac
+  done
+}
+parse_ready() { # the READY register reply in BODY -> RANK, env, setup/run scripts, workdir, mounts, CWD
+  EN=() EV=() MOUNTS=() WORKDIR_URL= RANK=0 HAS_SETUP= HAS_RUN=
+  while read -r k a b c; do
+    case $k in
+      rank) RANK=$a ;;
+      heartbeatSeconds) [[ $a =~ ^[0-9]+$ ]] && HB=$a ;;
+      logChunkBytes) [[ $a =~ ^[0-9]+$ ]] && CHUNK=$a ;;
+      saveSeconds) [[ $a =~ ^[1-9][0-9]*$ ]] && SAVE=$a ;;
+      env) if [[ $a =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]]; then unb64 "$b"; EN+=("$a"); EV+=("$B64")
+           else say "skipping env variable with an invalid name: $a"; fi ;;
+      setup) unb64 "$a"; printf '%s' "$B64" >"$ST/setup.sh"; HAS_SETUP=1 ;;
+      run) unb64 "$a"; printf '%s' "$B64" >"$ST/run.sh"; HAS_RUN=1 ;;
+      workdir) unb64 "$a"; WORKDIR_URL=$B64 ;;
+      mount) MOUNTS+=("$a $b $c") ;;
+    esac
+  done <<<"$BODY"
+  CWD=$WORK
+  [ -n "$WORKDIR_URL" ] && CWD=$WORK/workdir
+  # A job on a pool worker runs where the worker's setup ran.
+  [ -n "${SKYLESS_TASK_CWD:-}" ] && CWD=$SKYLESS_TASK_CWD
+  return 0
+}
+if [[ $TOKEN == w.* ]]; then worker_main; exit 0; fi
+
 say "registering at $API as $IP"
 while :; do
   api POST '/agent/register?format=text' -H "$CT" -d "{\"ip\":\"$IP\"}" || abort "registration refused"
@@ -312,23 +370,7 @@ while :; do
   nap_ms "$(tfield retryAfterMs)"
 done
 
-EN=() EV=() MOUNTS=() WORKDIR_URL= RANK=0 HAS_SETUP= HAS_RUN=
-while read -r k a b c; do
-  case $k in
-    rank) RANK=$a ;;
-    heartbeatSeconds) [[ $a =~ ^[0-9]+$ ]] && HB=$a ;;
-    logChunkBytes) [[ $a =~ ^[0-9]+$ ]] && CHUNK=$a ;;
-    saveSeconds) [[ $a =~ ^[1-9][0-9]*$ ]] && SAVE=$a ;;
-    env) if [[ $a =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]]; then unb64 "$b"; EN+=("$a"); EV+=("$B64")
-         else say "skipping env variable with an invalid name: $a"; fi ;;
-    setup) unb64 "$a"; printf '%s' "$B64" >"$ST/setup.sh"; HAS_SETUP=1 ;;
-    run) unb64 "$a"; printf '%s' "$B64" >"$ST/run.sh"; HAS_RUN=1 ;;
-    workdir) unb64 "$a"; WORKDIR_URL=$B64 ;;
-    mount) MOUNTS+=("$a $b $c") ;;
-  esac
-done <<<"$BODY"
-CWD=$WORK
-[ -n "$WORKDIR_URL" ] && CWD=$WORK/workdir
+parse_ready
 say "READY: rank $RANK, ${#EN[@]} env variables, ${#MOUNTS[@]} file mounts"
 
 echo SETUP >"$ST/phase"

@@ -4,6 +4,7 @@
 import type { JobRecord, AttemptRecord, JobEvent, SlotState } from './job/records.ts';
 import type { JobStatus } from './job/status.ts';
 import type { Candidate } from './optimizer/types.ts';
+import type { PoolRecord } from './pools/records.ts';
 
 export interface Clock {
   /** Epoch milliseconds. */
@@ -51,9 +52,9 @@ export interface JobStore {
    * Non-terminal jobs in one slot state. For WAITING, ordered by priority (highest first) then
    * slotSince (oldest first) — the admission order. Bounded by `limit`.
    */
-  listJobsBySlot(slot: Exclude<SlotState, 'NONE'>, limit: number, cursor?: string): Promise<JobPage>;
+  listJobsBySlot(slot: Exclude<SlotState, 'NONE' | 'POOL'>, limit: number, cursor?: string): Promise<JobPage>;
   /** Exact count of jobs in a slot state (the scheduler recounts every tick). */
-  countJobsBySlot(slot: Exclude<SlotState, 'NONE'>): Promise<number>;
+  countJobsBySlot(slot: Exclude<SlotState, 'NONE' | 'POOL'>): Promise<number>;
   /** Job IDs of every job not yet terminal (bounded pages), for restart and the janitor. */
   listActiveJobIds(limit: number, cursor?: string): Promise<{ jobIds: number[]; nextCursor?: string }>;
 
@@ -125,16 +126,33 @@ export interface InstanceTags {
   'skyless:attempt': string;
   'skyless:node': string;
   'skyless:deployment'?: string;
+  /** Pool workers only: the pool and the worker's ID (their job/task tags are '0'). */
+  'skyless:pool'?: string;
+  'skyless:worker'?: string;
 }
 
 /** The tags of node `node` of an attempt (providers add the deployment tag where they use one). */
-export function attemptTags(req: Pick<LaunchRequest, 'jobId' | 'taskIndex' | 'attempt'>, node: number): InstanceTags {
-  return {
+export function attemptTags(req: Pick<LaunchRequest, 'jobId' | 'taskIndex' | 'attempt' | 'worker'>, node: number): InstanceTags {
+  const tags: InstanceTags = {
     'skyless:job': String(req.jobId),
     'skyless:task': String(req.taskIndex),
     'skyless:attempt': String(req.attempt),
     'skyless:node': String(node),
   };
+  if (req.worker) {
+    tags['skyless:pool'] = req.worker.pool;
+    tags['skyless:worker'] = String(req.worker.id);
+  }
+  return tags;
+}
+
+/**
+ * A pool worker is launched as job 0, task 0, attempt <worker id> (worker IDs are unique in the
+ * deployment), so every provider's launch/terminate/describe work on it unchanged; the pool tags
+ * tell the janitor and the event handlers that the instance is a worker.
+ */
+export function workerLaunchKey(workerId: number): Pick<LaunchRequest, 'jobId' | 'taskIndex' | 'attempt'> {
+  return { jobId: 0, taskIndex: 0, attempt: workerId };
 }
 
 export interface LaunchRequest {
@@ -147,6 +165,8 @@ export interface LaunchRequest {
   imageId?: string;
   /** Per-node bootstrap: the agent's API URL and scoped token, indexed by node. */
   bootstrap: { apiUrl: string; tokens: string[] };
+  /** Set when the instance is a pool worker (see workerLaunchKey). */
+  worker?: { pool: string; id: number };
 }
 
 export interface LaunchedInstance {
@@ -178,4 +198,22 @@ export interface ComputeProvider {
   terminate(jobId: number, taskIndex: number, attempt: number, region?: string): Promise<void>;
   /** Instances tagged by skyless (optionally of one job), including ones that are shutting down. */
   describe(filter?: { jobId?: number; regions?: string[] }): Promise<DescribedInstance[]>;
+}
+
+/**
+ * Pools and their workers (core/pools/records.ts): one item per pool, every write conditional on the
+ * version read (null = must not exist), a failed condition is ConflictError.
+ */
+export interface PoolStore {
+  getPool(name: string): Promise<PoolRecord | undefined>;
+  /** Returns the record as stored (version incremented). */
+  putPool(pool: PoolRecord, expectedVersion: number | null): Promise<PoolRecord>;
+  /** Conditional on the version; a pool is deleted once `pool down` has terminated every worker. */
+  deletePool(name: string, expectedVersion: number): Promise<void>;
+  /** Every pool (pools are few: one partition, one query). */
+  listPools(): Promise<PoolRecord[]>;
+  /** Reserves `count` worker IDs (an atomic counter), ascending. */
+  allocateWorkerIds(count: number): Promise<number[]>;
+  /** IDs of the pool's jobs waiting for a worker (slot POOL), in admission order: priority, then age. */
+  listQueuedJobIds(pool: string, limit: number): Promise<number[]>;
 }

@@ -294,6 +294,7 @@ export async function createAwsDeps(config: AwsRuntimeConfig, options: AwsDepsOp
     { LambdaClient, InvokeCommand },
     { EC2Client },
     { DynamoJobStore },
+    { DynamoPoolStore },
     { S3ObjectStore },
     { SfnWorkflows },
     { EventBridgeBus },
@@ -309,6 +310,7 @@ export async function createAwsDeps(config: AwsRuntimeConfig, options: AwsDepsOp
     import('@aws-sdk/client-lambda'),
     import('@aws-sdk/client-ec2'),
     import('../adapters/aws/dynamo-job-store.ts'),
+    import('../adapters/aws/dynamo-pool-store.ts'),
     import('../adapters/aws/s3-object-store.ts'),
     import('../adapters/aws/sfn-workflows.ts'),
     import('../adapters/aws/eventbridge-bus.ts'),
@@ -386,6 +388,7 @@ export async function createAwsDeps(config: AwsRuntimeConfig, options: AwsDepsOp
 
   return {
     store: new DynamoJobStore({ client: new DynamoDBClient(base), tableName: config.tableName, clock }),
+    pools: new DynamoPoolStore({ client: new DynamoDBClient(base), tableName: config.tableName }),
     workflows: new SfnWorkflows({ client: new SFNClient(base), stateMachineArn: config.stateMachineArn }),
     objects: new S3ObjectStore({ client: new S3Client(base), bucket: config.bucketName }),
     bus: new EventBridgeBus({ client: new EventBridgeClient(base), busName: config.eventBusName }),

@@ -13,6 +13,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { startDynalite, ensureTable, type RunningDynalite } from '../adapters/local/dynalite.ts';
 import { DynamoJobStore } from '../adapters/aws/dynamo-job-store.ts';
+import { DynamoPoolStore } from '../adapters/aws/dynamo-pool-store.ts';
 import { LocalWorkflows } from '../adapters/local/local-workflows.ts';
 import { FileObjectStore } from '../adapters/local/file-object-store.ts';
 import { ProcessProvider } from '../adapters/local/process-provider.ts';
@@ -58,6 +59,9 @@ export function localSettings(apiUrl: string, overrides: Partial<Settings> = {})
     logChunkBytes: 64 * 1024,
     mountSaveSeconds: envNumber('SKYLESS_MOUNT_SAVE_SECONDS', 30),
     allowedClouds: ['local'],
+    poolIdleSeconds: envNumber('SKYLESS_POOL_IDLE_SECONDS', 60),
+    workerPollMs: envNumber('SKYLESS_WORKER_POLL_MS', 500),
+    ...(process.env.SKYLESS_MAX_NUM_JOBS ? { maxNumJobs: envNumber('SKYLESS_MAX_NUM_JOBS', 10_000) } : {}),
     ...overrides,
   };
 }
@@ -177,6 +181,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   });
   deps = {
     store,
+    pools: new DynamoPoolStore({ client, tableName: TABLE_NAME }),
     workflows,
     objects,
     bus,

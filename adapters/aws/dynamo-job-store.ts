@@ -41,8 +41,16 @@ export interface DynamoJobStoreOptions {
 /** Largest JSON record accepted on one item; DynamoDB's hard limit is 400 KB including attribute names. */
 export const MAX_RECORD_BYTES = 350 * 1024;
 
-const SLOT_STATES: readonly Exclude<SlotState, 'NONE'>[] = ['WAITING', 'LAUNCHING', 'RUNNING'];
-const ALL_SLOT_STATES: readonly SlotState[] = ['NONE', ...SLOT_STATES];
+const SLOT_STATES: readonly Exclude<SlotState, 'NONE' | 'POOL'>[] = ['WAITING', 'LAUNCHING', 'RUNNING'];
+const ALL_SLOT_STATES: readonly SlotState[] = ['NONE', 'POOL', ...SLOT_STATES];
+
+/**
+ * The slot index partition of a pool's queue: a pool job waiting for a worker (slot POOL) is indexed
+ * under `POOL#<pool>`, in the same admission order (priority, then age) as jobs waiting for a slot.
+ */
+export function poolQueuePartition(pool: string): string {
+  return `POOL#${pool}`;
+}
 const ATTEMPT_STATES: readonly AttemptRecord['state'][] = ['PROVISIONING', 'RUNNING', 'ENDED'];
 const STATUS_SET: ReadonlySet<string> = new Set(TASK_STATUSES);
 
@@ -147,7 +155,7 @@ export class DynamoJobStore implements JobStore {
     };
   }
 
-  async listJobsBySlot(slot: Exclude<SlotState, 'NONE'>, limit: number, cursor?: string): Promise<JobPage> {
+  async listJobsBySlot(slot: Exclude<SlotState, 'NONE' | 'POOL'>, limit: number, cursor?: string): Promise<JobPage> {
     checkSlot(slot);
     checkLimit(limit, 'listJobsBySlot');
     let startKey = cursor === undefined ? undefined : decodeCursor(cursor, 'slot', slot).key;
@@ -177,7 +185,7 @@ export class DynamoJobStore implements JobStore {
     return { jobs, nextCursor: lastKey ? encodeCursor({ kind: 'slot', slot, key: lastKey }) : undefined };
   }
 
-  async countJobsBySlot(slot: Exclude<SlotState, 'NONE'>): Promise<number> {
+  async countJobsBySlot(slot: Exclude<SlotState, 'NONE' | 'POOL'>): Promise<number> {
     checkSlot(slot);
     let count = 0;
     let startKey: Item | undefined;
@@ -532,7 +540,7 @@ function jobItem(job: JobRecord): Item {
     item[ATTR.queueActive] = QUEUE_ACTIVE_VALUE;
     item[ATTR.queueUserActive] = job.user;
     if (job.slot !== 'NONE') {
-      item[ATTR.slotState] = job.slot;
+      item[ATTR.slotState] = job.slot === 'POOL' ? poolQueuePartition(job.pool ?? '') : job.slot;
       item[ATTR.slotOrder] = [
         pad(PRIORITY_OFFSET - job.priority, PRIORITY_DIGITS, 'inverted priority'),
         pad(Math.floor(job.slotSince), TIME_DIGITS, `${where}: slotSince`),
@@ -720,7 +728,7 @@ function checkLimit(limit: number, what: string): void {
 }
 
 function checkSlot(slot: string): void {
-  if (!SLOT_STATES.includes(slot as Exclude<SlotState, 'NONE'>)) {
+  if (!SLOT_STATES.includes(slot as Exclude<SlotState, 'NONE' | 'POOL'>)) {
     throw new ValidationError(`slot must be one of ${SLOT_STATES.join(', ')}, got ${JSON.stringify(slot)}`);
   }
 }

@@ -306,7 +306,7 @@ function tagValue(instance: Instance, key: string): string | undefined {
 
 function skylessTags(instance: Instance): Partial<InstanceTags> {
   const tags: Partial<InstanceTags> = {};
-  for (const key of [TAG_JOB, TAG_TASK, TAG_ATTEMPT, TAG_NODE, TAG_DEPLOYMENT] as const) {
+  for (const key of [TAG_JOB, TAG_TASK, TAG_ATTEMPT, TAG_NODE, TAG_DEPLOYMENT, 'skyless:pool', 'skyless:worker'] as const) {
     const value = tagValue(instance, key);
     if (value !== undefined) tags[key] = value;
   }
@@ -443,8 +443,10 @@ export class Ec2Provider implements ComputeProvider {
       { Key: TAG_ATTEMPT, Value: String(req.attempt) },
       { Key: TAG_NODE, Value: String(node) },
       { Key: TAG_DEPLOYMENT, Value: this.options.deployment },
-      { Key: 'Name', Value: `skyless-${this.options.deployment}-j${req.jobId}-t${req.taskIndex}-a${req.attempt}-n${node}` },
+      { Key: 'Name', Value: req.worker ? `skyless-${this.options.deployment}-pool-${req.worker.pool}-w${req.worker.id}` : `skyless-${this.options.deployment}-j${req.jobId}-t${req.taskIndex}-a${req.attempt}-n${node}` },
     ];
+    // Pool workers (core/ports.ts workerLaunchKey): the janitor and event handlers key on these.
+    if (req.worker) tags.push({ Key: 'skyless:pool', Value: req.worker.pool }, { Key: 'skyless:worker', Value: String(req.worker.id) });
     const subnetId = this.options.subnetIds?.[zone];
     const securityGroupIds = this.options.securityGroupIds?.[candidate.region];
     const input: RunInstancesCommandInput = {

@@ -15,6 +15,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { Agent } from 'node:http';
 import { DynamoJobStore } from '../aws/dynamo-job-store.ts';
+import { DynamoPoolStore } from '../aws/dynamo-pool-store.ts';
 import { startDynalite, ensureTable } from '../local/dynalite.ts';
 import { LocalWorkflows } from '../local/local-workflows.ts';
 import type { BusEvent, EventBus } from '../../core/ports.ts';
@@ -72,7 +73,8 @@ export interface SimPlaneOptions {
 
 /** Job counts kept from the stream of job writes (exact: every write passes the meter). */
 export interface Census {
-  slots: Record<Exclude<SlotState, 'NONE'>, number>;
+  /** Slots held (pool jobs waiting for a worker, slot POOL, hold none and are not counted). */
+  slots: Record<Exclude<SlotState, 'NONE' | 'POOL'>, number>;
   active: number;
   terminal: number;
   byStatus: Partial<Record<JobStatus, number>>;
@@ -167,7 +169,7 @@ export async function startSimPlane(o: SimPlaneOptions): Promise<SimPlane> {
       const key = String(item.pk);
       const before = lastOf.get(key);
       const status = String(item.queueStatus) as JobStatus;
-      const slot = item.slotState === undefined ? undefined : String(item.slotState);
+      const slot = item.slotState === undefined || String(item.slotState).startsWith('POOL#') ? undefined : String(item.slotState);
       if (before?.slot) census.slots[before.slot as keyof Census['slots']] -= 1;
       if (slot) census.slots[slot as keyof Census['slots']] += 1;
       if (before) {
@@ -272,6 +274,7 @@ export async function startSimPlane(o: SimPlaneOptions): Promise<SimPlane> {
 
   deps = {
     store,
+    pools: new DynamoPoolStore({ client, tableName }),
     workflows: meteredWorkflows(workflows, meter),
     objects: meteredObjectStore(new MemoryObjectStore(), meter),
     bus: meteredBus(noBus, meter),

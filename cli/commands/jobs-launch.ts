@@ -20,6 +20,7 @@ import { reportError } from '../errors.ts';
 import { packJobFiles, uploadJobFiles } from '../upload.ts';
 import { followLogs, resolveJob } from './jobs-logs.ts';
 import { exitCodeFor } from '../../core/job/format.ts';
+import { formatJobIds } from '../../core/pools/policy.ts';
 
 export interface LaunchOptions extends Omit<LaunchFlags, 'envFile'> {
   /** A YAML path, or the words of a command. */
@@ -39,9 +40,6 @@ export const COMMAND_TASK_NAME = 'sky-cmd';
 
 /** Rows of the considered-resources table before `... N more`. */
 const MAX_TABLE_ROWS = 10;
-
-/** How many jobs `--num-jobs` may submit at once. */
-const MAX_NUM_JOBS = 10_000;
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
@@ -158,12 +156,12 @@ export async function runLaunch(options: LaunchOptions, io: CliIo): Promise<numb
     }
   }
   const { overrides, issues: flagIssues } = parseLaunchOverrides({ ...options, envFile }, io.env);
-  if (options.numJobs !== undefined && options.pool === undefined) flagIssues.push({ path: '--num-jobs', message: 'needs --pool' });
   let numJobs = 1;
   if (options.numJobs !== undefined) {
+    // The upper bound is the deployment's cap (settings.maxNumJobs), which the server checks.
     numJobs = Number(options.numJobs);
-    if (!Number.isInteger(numJobs) || numJobs < 1 || numJobs > MAX_NUM_JOBS) {
-      flagIssues.push({ path: '--num-jobs', message: `must be a whole number from 1 to ${MAX_NUM_JOBS} (got '${options.numJobs}')` });
+    if (!/^\d+$/.test(options.numJobs.trim()) || !Number.isInteger(numJobs) || numJobs < 1) {
+      flagIssues.push({ path: '--num-jobs', message: `must be a whole number of at least 1 (got '${options.numJobs}')` });
     }
   }
   if (flagIssues.length > 0) {
@@ -242,8 +240,17 @@ async function submit(s: Submission, io: CliIo): Promise<number> {
       }
       if (!(await io.confirm(`Launching a managed job '${spec.name}'. Proceed?`))) return EXIT.FAILURE;
     }
-    const files = await packJobFiles(spec, io.cwd);
-    const filesPrefix = await uploadJobFiles(client, files);
+    if (options.pool !== undefined) {
+      io.stdout(`Submitting to pool '${options.pool}' with ${s.numJobs} job${s.numJobs === 1 ? '' : 's'}.\n`);
+      for (const task of spec.tasks) {
+        if (task.setup !== undefined || task.fileMounts.length > 0 || task.workdir !== undefined) {
+          io.stderr(`Warning: setup, file_mounts and workdir of '${task.name}' are ignored on pool '${options.pool}' (its workers ran the pool's own).\n`);
+        }
+      }
+    }
+    // A pool job runs on a worker that already has the pool's files: nothing to upload.
+    const files = options.pool === undefined ? await packJobFiles(spec, io.cwd) : undefined;
+    const filesPrefix = files ? await uploadJobFiles(client, files) : undefined;
     const overrides = Object.fromEntries(
       Object.entries({ name: options.name, useSpot: options.useSpot, gpus: options.gpus, cpus: options.cpus, memory: options.memory, infra: options.infra, numNodes: options.numNodes, priority: options.priority }).filter(([, v]) => v !== undefined),
     );
@@ -253,11 +260,12 @@ async function submit(s: Submission, io: CliIo): Promise<number> {
       envs: s.envs,
       secrets: s.secrets,
       overrides,
-      numJobs: options.pool ? s.numJobs : undefined,
+      numJobs: options.numJobs !== undefined ? s.numJobs : undefined,
       pool: options.pool,
       filesPrefix,
     });
-    io.stdout(`Managed job${jobIds.length > 1 ? 's' : ''} submitted: ${jobIds.length > 1 ? `IDs ${jobIds[0]}-${jobIds[jobIds.length - 1]}` : `ID ${jobIds[0]}`} ('${spec.name}').\n`);
+    if (jobIds.length > 1) io.stdout(`Jobs submitted with IDs: ${formatJobIds(jobIds)}.\n`);
+    else io.stdout(`Managed job submitted: ID ${jobIds[0]} ('${spec.name}').\n`);
     const jobId = jobIds[0];
     if (options.detachRun || jobIds.length > 1) {
       io.stdout(usefulCommands(jobId) + '\n');

@@ -30,6 +30,7 @@ const COLUMNS: TableColumn[] = [
   { header: '#RECOVERIES' },
   { header: 'STATUS' },
   { header: 'POOL' },
+  { header: 'WORKER' },
   { header: 'COST' },
 ];
 
@@ -42,6 +43,8 @@ export function queueRows(jobs: JobView[], now: number): string[][] {
   const rows: string[][] = [];
   for (const job of jobs) {
     const pool = job.pool ?? '-';
+    // The worker a pool job runs on, while it runs (the pool item is the truth; this is its mirror).
+    const worker = job.pool && job.poolWorker !== undefined && !isTerminal(job.status) ? String(job.poolWorker) : '-';
     if (job.tasks.length === 1) {
       const t = job.tasks[0];
       const d = taskDurations(t, now);
@@ -57,6 +60,7 @@ export function queueRows(jobs: JobView[], now: number): string[][] {
         String(t.recoveryCount),
         t.status,
         pool,
+        worker,
         money(t.costUsd),
       ]);
       continue;
@@ -78,6 +82,7 @@ export function queueRows(jobs: JobView[], now: number): string[][] {
       String(d.recoveries),
       `${job.status}${inProgress}`,
       pool,
+      worker,
       money(job.tasks.reduce((s, t) => s + t.costUsd, 0)),
     ]);
     for (const t of job.tasks) {
@@ -94,6 +99,7 @@ export function queueRows(jobs: JobView[], now: number): string[][] {
         String(t.recoveryCount),
         t.status,
         pool,
+        worker,
         money(t.costUsd),
       ]);
     }

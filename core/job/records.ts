@@ -10,9 +10,10 @@ import type { TaskStatus, JobStatus } from './status.ts';
 /**
  * Scheduler view of the job's current task. WAITING: wants a launch slot (first launch or recovery).
  * LAUNCHING: holds a launch slot (STARTING/RECOVERING while provisioning). RUNNING: holds a run slot.
- * NONE: holds nothing (back-off, teardown, finished).
+ * NONE: holds nothing (back-off, teardown, finished). POOL: a pool job waiting for a worker of its
+ * pool (core/pools): it never takes a launch or run slot, the pool's workers count instead.
  */
-export type SlotState = 'NONE' | 'WAITING' | 'LAUNCHING' | 'RUNNING';
+export type SlotState = 'NONE' | 'WAITING' | 'LAUNCHING' | 'RUNNING' | 'POOL';
 
 /** The Step Functions wait the job's workflow is parked in, completed by the API, events or scheduler. */
 export type WaitKind = 'SLOT' | 'NODES' | 'RUN' | 'TEARDOWN';
@@ -68,6 +69,8 @@ export interface JobRecord {
   name: string;
   user: string;
   pool?: string;
+  /** Pool jobs: the worker running the current attempt (a mirror of the pool item, for display). */
+  poolWorker?: number;
   /** The normalized spec, secrets included: this is the only place they are stored in plain text. */
   spec: JobSpec;
   submittedAt: number;

@@ -94,7 +94,8 @@ export async function register(deps: Deps, c: AgentClaim, body: { ip?: string })
       // cancel was requested: the attempt is about to be torn down, the task never runs.
       if (j.currentTask !== c.task || t.attempt !== c.attempt || t.decidedAttempt === c.attempt || j.cancelRequested || isTerminal(t.status) || t.status === 'RUNNING' || t.status === 'CANCELLING') return null;
       const r = transitionTask(j, c.task, 'RUNNING', `attempt ${c.attempt}: ${a.nodes.length} node(s) up`, deps.clock.now());
-      return { job: { ...r.job, slot: 'RUNNING', slotSince: deps.clock.now() }, events: [r.event] };
+      // A pool job holds no run slot: its worker counts against maxRunning instead.
+      return { job: { ...r.job, slot: j.pool ? 'NONE' : 'RUNNING', slotSince: deps.clock.now() }, events: [r.event] };
     });
     await signalWait(deps, job, ['NODES'], c.attempt, { registered: true });
     await deps.wakeScheduler(); // a launch slot became free
@@ -105,14 +106,15 @@ export async function register(deps: Deps, c: AgentClaim, body: { ip?: string })
   if (!job) throw new NotFoundError(`managed job ${c.job} not found`);
   const spec = job.spec.tasks[c.task];
   const nodeIps = a.nodes.map((n) => n.ip ?? '127.0.0.1');
-  const files = await fileUrls(deps, job, c.task, a.candidate.cloud);
+  // A pool job runs only its `run` on a worker that ran the pool's setup and file mounts (SPEC §5).
+  const files = job.pool ? { fileMounts: [] } : await fileUrls(deps, job, c.task, a.candidate.cloud);
   return {
     state: 'READY',
     rank: c.node,
     numNodes: a.nodes.length,
     nodeIps,
     env: taskEnvironment(job, c.task, { rank: c.node, nodeIps, candidate: a.candidate }),
-    setup: spec.setup,
+    setup: job.pool ? undefined : spec.setup,
     run: spec.run,
     ...files,
     heartbeatSeconds: deps.settings.heartbeatSeconds,
@@ -197,6 +199,7 @@ export async function reportExit(deps: Deps, c: AgentClaim, body: { phase: 'SETU
     if (recorded) {
       const job = await deps.store.getJob(c.job);
       if (job) await signalWait(deps, job, ['RUN', 'NODES'], c.attempt, { outcome: outcome.kind });
+      if (job?.pool) await deps.wakeScheduler(); // the pool reconciler settles the run and frees the worker
     }
     return { action: 'STOP' };
   }

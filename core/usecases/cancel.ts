@@ -6,7 +6,7 @@ import { isTerminal } from '../job/status.ts';
 import type { JobRecord } from '../job/records.ts';
 import type { Deps } from './deps.ts';
 import { mutateJob } from './mutate.ts';
-import { cancelAllIdle, signalWait } from './workflow-steps.ts';
+import { cancelAllIdle, finalize, signalWait } from './workflow-steps.ts';
 import { NotFoundError } from '../errors.ts';
 
 export interface CancelResult {
@@ -33,6 +33,8 @@ async function cancelOne(deps: Deps, jobId: number, by: string): Promise<'cancel
     return flagged === j ? null : { job: flagged, events: [{ jobId, time: now, task: flagged.currentTask, reason: `cancel requested by ${by}` }] };
   });
   if (isTerminal(job.status) && !job.cancelRequested) return 'finished';
+  // A pool job has no workflow to finalize it: a queued one cancelled right here is finalized here.
+  if (job.pool && isTerminal(job.status) && !job.finalizedAt) await finalize(deps, { jobId, cycle: 0 });
   await signalWait(deps, job.wait ? job : { ...job, wait: parked }, ['SLOT', 'NODES', 'RUN'], undefined, { cancel: true });
   return 'cancelled';
 }

@@ -2,7 +2,7 @@
 // local mode: from the embedded control plane) and pass it in; use cases never read the clock, the
 // environment or the network except through these.
 
-import type { JobStore, Workflows, ObjectStore, EventBus, ComputeProvider, Clock, Ids, Rng } from '../ports.ts';
+import type { JobStore, PoolStore, Workflows, ObjectStore, EventBus, ComputeProvider, Clock, Ids, Rng } from '../ports.ts';
 import type { Cloud } from '../spec/types.ts';
 import type { AgentTokens } from './agent-token.ts';
 import type { BackoffOptions } from '../recovery/backoff.ts';
@@ -56,10 +56,18 @@ export interface Settings {
    * work (they also save when a phase ends, on an interruption notice and when they stop). Default 30.
    */
   mountSaveSeconds?: number;
+  /** The most jobs one `--num-jobs` submission may create (default DEFAULT_MAX_NUM_JOBS, core/pools/policy.ts). */
+  maxNumJobs?: number;
+  /** Pools: an autoscaled pool's worker idle this long is terminated (down to min_workers). Default 60. */
+  poolIdleSeconds?: number;
+  /** Pools: how often an idle worker asks for a job (its latency floor). Default 1000 ms. */
+  workerPollMs?: number;
 }
 
 export interface Deps {
   store: JobStore;
+  /** Pools (core/pools); absent where a deployment has none configured (pool routes then refuse). */
+  pools?: PoolStore;
   workflows: Workflows;
   objects: ObjectStore;
   bus: EventBus;

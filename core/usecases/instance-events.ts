@@ -8,6 +8,7 @@ import type { Deps } from './deps.ts';
 import type { DescribedInstance } from '../ports.ts';
 import { markLost } from './workflow-steps.ts';
 import { ConflictError } from '../errors.ts';
+import { onWorkerInstanceLost } from './pools-reconcile.ts';
 
 export interface InstanceRef {
   cloud: string;
@@ -37,11 +38,21 @@ async function liveUndecided(deps: Deps, jobId: number, task: number, attempt: n
   return !!a && a.state !== 'ENDED' && !a.outcome;
 }
 
-export type InstanceEventResult = { handled: false; why: string } | { handled: true; jobId: number; attempt: number };
+export type InstanceEventResult = { handled: false; why: string } | { handled: true; jobId: number; attempt: number } | { handled: true; pool: string; worker: number };
+
+/** A pool worker's instance: the worker is lost (its run, if any, recovers on another worker). */
+async function workerLost(deps: Deps, inst: DescribedInstance, reason: string): Promise<InstanceEventResult> {
+  const pool = inst.tags['skyless:pool']!;
+  const worker = Number(inst.tags['skyless:worker']);
+  if (!Number.isInteger(worker)) return { handled: false, why: 'malformed worker tags' };
+  const lost = await onWorkerInstanceLost(deps, pool, worker, reason);
+  return lost ? { handled: true, pool, worker } : { handled: false, why: 'worker already lost, retired or unknown' };
+}
 
 export async function onInterruptionWarning(deps: Deps, ref: InstanceRef, action: string): Promise<InstanceEventResult> {
   const o = await owner(deps, ref);
   if (!o) return { handled: false, why: 'not a skyless instance (or already gone)' };
+  if (o.inst.tags['skyless:pool'] !== undefined) return workerLost(deps, o.inst, `spot interruption warning (${action}) for ${ref.instanceId}`);
   if (!(await liveUndecided(deps, o.jobId, o.task, o.attempt))) return { handled: false, why: 'attempt already ended or replaced' };
   const lost = await markLost(deps, o.jobId, o.task, o.attempt, `spot interruption warning (${action}) for ${ref.instanceId} (node ${o.node}) in ${ref.region ?? o.inst.region}`);
   return lost ? { handled: true, jobId: o.jobId, attempt: o.attempt } : { handled: false, why: 'outcome already recorded' };
@@ -53,6 +64,7 @@ export async function onStateChange(deps: Deps, ref: InstanceRef, state: string)
   if (!LOST_STATES.has(state)) return { handled: false, why: `state ${state} needs nothing` };
   const o = await owner(deps, ref);
   if (!o) return { handled: false, why: 'not a skyless instance (or already gone)' };
+  if (o.inst.tags['skyless:pool'] !== undefined) return workerLost(deps, o.inst, `instance ${ref.instanceId} is ${state}${o.inst.stateReason ? ` (${o.inst.stateReason})` : ''}`);
   // Our own terminations happen only after the attempt's outcome is decided (teardown) — those
   // are fenced out here; any other stop or termination is a loss, whoever caused it.
   if (!(await liveUndecided(deps, o.jobId, o.task, o.attempt))) return { handled: false, why: 'attempt already ended, decided or replaced' };

@@ -23,8 +23,9 @@ import type { DescribedInstance, ComputeProvider } from '../ports.ts';
 import type { JobRecord } from '../job/records.ts';
 import { isTerminal } from '../job/status.ts';
 import type { Deps } from './deps.ts';
+import { sweepOrphanWorkers } from './pools-janitor.ts';
 
-export type OrphanReason = 'job-unknown' | 'job-over' | 'other-task' | 'other-attempt' | 'attempt-ended';
+export type OrphanReason = 'job-unknown' | 'job-over' | 'other-task' | 'other-attempt' | 'attempt-ended' | 'worker-unknown';
 
 export interface OrphanInstance {
   cloud: string;
@@ -57,6 +58,7 @@ const EXPLAIN: Record<OrphanReason, (job: JobRecord | undefined) => string> = {
   'other-task': (job) => `the job has moved on to task ${job?.currentTask}`,
   'other-attempt': (job) => `the task is on attempt ${job?.tasks[job.currentTask]?.attempt}`,
   'attempt-ended': () => 'the attempt was already torn down',
+  'worker-unknown': () => 'no pool has this worker (the pool is gone, or the worker was retired)',
 };
 
 interface Owned {
@@ -103,6 +105,7 @@ export async function sweepOrphans(deps: Deps): Promise<JanitorReport> {
   // Describe first, read jobs after (see the file comment): the order is what makes this safe.
   const providers = [...new Set(Object.values(deps.providers).filter((p): p is ComputeProvider => p !== undefined))];
   const byJob = new Map<number, Owned[]>();
+  const workers: { provider: ComputeProvider; inst: DescribedInstance }[] = [];
   for (const provider of providers) {
     let instances: DescribedInstance[];
     try {
@@ -115,6 +118,10 @@ export async function sweepOrphans(deps: Deps): Promise<JanitorReport> {
       if (GONE_STATES.has(inst.state)) continue;
       const deployment = inst.tags['skyless:deployment'];
       if (deployment !== undefined && deployment !== deps.settings.deployment) continue; // another deployment's
+      if (inst.tags['skyless:pool'] !== undefined) {
+        workers.push({ provider, inst });
+        continue;
+      }
       const jobId = tagInt(inst, 'skyless:job');
       const taskIndex = tagInt(inst, 'skyless:task');
       const attempt = tagInt(inst, 'skyless:attempt');
@@ -162,6 +169,8 @@ export async function sweepOrphans(deps: Deps): Promise<JanitorReport> {
       report.errors.push(`job ${jobId}: ${(err as Error).message}`);
     }
   });
+  // Pool workers: read the pools after the describe, for the same reason as jobs (pools-janitor.ts).
+  if (workers.length) await sweepOrphanWorkers(deps, workers, report);
   report.terminated.sort((a, b) => a.jobId - b.jobId || a.instanceId.localeCompare(b.instanceId));
   if (report.errors.length) deps.log?.('janitor: some orphans could not be handled; retrying next sweep', { errors: report.errors.slice(0, 20) });
   return report;

@@ -33,6 +33,8 @@ import type { Deps } from './deps.ts';
 import { mutateJob } from './mutate.ts';
 import { sweepOrphans, type JanitorReport } from './janitor.ts';
 import { controllerFailed, finalize } from './workflow-steps.ts';
+import { reconcilePools, type PoolPassReport } from './pools-reconcile.ts';
+import { liveWorkerCount } from './pools.ts';
 
 /** At most this many grants per tick: bounded work per invocation (the next tick continues). */
 export const MAX_GRANTS_PER_TICK = 1000;
@@ -70,6 +72,7 @@ export interface TickResult {
   /** LAUNCHING jobs whose workflow was presumed lost (case c above), now FAILED_CONTROLLER. */
   reclaimed: number[];
   janitor?: JanitorReport;
+  pools?: PoolPassReport;
   /** True when the tick was skipped (see TickOptions.wokenAt): nothing was read or granted. */
   skipped?: boolean;
 }
@@ -117,6 +120,8 @@ async function tick(deps: Deps, st: SchedulerState, options: TickOptions): Promi
     reclaimed = await reclaimStalledSlots(deps, st); // before counting: a reclaimed slot is free now
   }
   const result = await admit(deps, st, now, reclaimed);
+  // Pools: settle, replace, scale and assign (core/usecases/pools-reconcile.ts); bounded per pool.
+  if (deps.pools) result.pools = await reconcilePools(deps, { sweep });
   // The janitor last: a long sweep (thousands of instances) must not delay this tick's grants.
   if (sweep) result.janitor = await sweepOrphans(deps);
   return result;
@@ -135,7 +140,8 @@ async function admit(deps: Deps, st: SchedulerState, now: number, reclaimed: num
   // Conservative under index lag: a recent grant may be counted twice, never zero times.
   const launching = (await deps.store.countJobsBySlot('LAUNCHING')) + st.recentGrants.length;
   if (launching >= maxLaunching) return { launching, waiting: head.jobs.length, granted: [], revoked: [], reclaimed };
-  const running = await deps.store.countJobsBySlot('RUNNING');
+  // Pool workers count as running (a pool job itself holds no slot).
+  const running = (await deps.store.countJobsBySlot('RUNNING')) + (await liveWorkerCount(deps));
   const room = Math.min(freeLaunchSlots({ launching, running, maxLaunching, maxRunning }), MAX_GRANTS_PER_TICK);
   if (room === 0) return { launching, running, waiting: head.jobs.length, granted: [], revoked: [], reclaimed };
 

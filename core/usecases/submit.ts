@@ -18,6 +18,8 @@ import { unplaceableMounts } from '../spec/node-mounts.ts';
 import type { Deps } from './deps.ts';
 import { publishStatusChanges } from './integration-events.ts';
 import { bindUpload } from './uploads.ts';
+import { DEFAULT_MAX_NUM_JOBS } from '../pools/policy.ts';
+import { checkPoolSubmission } from './pools-submit.ts';
 
 export interface SubmitRequest {
   /** YAML text of the task or pipeline. */
@@ -71,8 +73,16 @@ export function validateSubmission(deps: Deps, req: SubmitRequest): JobSpec {
     issues.push(...unplaceableMounts(task, { hasArchives: req.filesPrefix !== undefined, clouds, localBucketsDir: deps.settings.localBucketsDir, prefix: spec.isPipeline ? `tasks[${i}]` : undefined }));
   }
   if (issues.length) throw new SpecError(issues, req.source);
-  if ((req.numJobs ?? 1) > 1 && !req.pool) throw new ValidationError('--num-jobs needs --pool');
+  checkNumJobs(deps, req.numJobs);
   return spec;
+}
+
+/** `--num-jobs`: a whole number from 1 to the deployment's cap (settings.maxNumJobs). */
+export function checkNumJobs(deps: Deps, numJobs: number | undefined): void {
+  if (numJobs === undefined) return;
+  const cap = deps.settings.maxNumJobs ?? DEFAULT_MAX_NUM_JOBS;
+  if (!Number.isInteger(numJobs) || numJobs < 1) throw new ValidationError(`--num-jobs must be a whole number of at least 1 (got ${numJobs})`);
+  if (numJobs > cap) throw new ValidationError(`--num-jobs ${numJobs} is above this deployment's cap of ${cap} jobs per submission (setting maxNumJobs)`);
 }
 
 function newJob(spec: JobSpec, jobId: number, req: SubmitRequest, now: number, rank: number, numJobs: number): { job: JobRecord; events: JobEvent[] } {
@@ -90,12 +100,14 @@ function newJob(spec: JobSpec, jobId: number, req: SubmitRequest, now: number, r
     tasks,
     status: 'PENDING',
     currentTask: 0,
-    slot: 'NONE',
+    // A pool job waits in its pool's queue (slot POOL) from the start; it has no workflow execution.
+    slot: req.pool ? 'POOL' : 'NONE',
     slotSince: now,
-    filesPrefix: req.filesPrefix,
+    filesPrefix: req.pool ? undefined : req.filesPrefix,
     version: 0,
   };
-  const events: JobEvent[] = [{ jobId, time: now, task: null, to: undefined, reason: `submitted by ${req.user}: ${spec.tasks.length} task(s)` }];
+  const where = req.pool ? ` on pool ${req.pool}` : '';
+  const events: JobEvent[] = [{ jobId, time: now, task: null, to: undefined, reason: `submitted by ${req.user}${where}: ${spec.tasks.length} task(s)${numJobs > 1 ? `, rank ${rank} of ${numJobs}` : ''}` }];
   return { job, events };
 }
 
@@ -110,17 +122,25 @@ export function executionName(jobId: number): string {
 
 export async function submitJobs(deps: Deps, req: SubmitRequest): Promise<SubmitResult> {
   const spec = validateSubmission(deps, req);
+  if (req.pool !== undefined) await checkPoolSubmission(deps, spec, req.pool);
   const numJobs = req.numJobs ?? 1;
   if (req.jobIds && req.jobIds.length !== numJobs) throw new ValidationError(`jobIds has ${req.jobIds.length} IDs for ${numJobs} job(s)`);
   const ids = req.jobIds ?? (await deps.store.allocateJobIds(numJobs));
-  if (req.filesPrefix !== undefined) await bindUpload(deps, req.user, req.filesPrefix, ids[0]!);
+  if (req.filesPrefix !== undefined && req.pool === undefined) await bindUpload(deps, req.user, req.filesPrefix, ids[0]!);
   const now = deps.clock.now();
   for (const [rank, jobId] of ids.entries()) {
     const { job, events } = newJob(spec, jobId, req, now, rank, numJobs);
+    if (req.pool !== undefined) {
+      // Driven by the pool reconciler (core/usecases/pools-reconcile.ts), not by a workflow.
+      await deps.store.putJob(job, null);
+      await deps.store.appendEvents(events);
+      continue;
+    }
     await deps.store.putJob({ ...job, executionName: executionName(jobId) }, null);
     await deps.store.appendEvents(events);
     await deps.workflows.startExecution(executionName(jobId), { jobId, cycle: 0 });
   }
+  if (req.pool !== undefined) await deps.wakeScheduler();
   return { jobIds: ids };
 }
 

@@ -9,7 +9,9 @@ import { queue, getJob, controllerLog, jobLogs } from '../../core/usecases/read.
 import { cancelJobs, activeJobIds } from '../../core/usecases/cancel.ts';
 import { issueUpload } from '../../core/usecases/uploads.ts';
 import { register, heartbeat, shipLogs, reportExit, reportInterrupted, AttemptGoneError } from '../../core/usecases/agent.ts';
-import type { AgentClaim } from '../../core/usecases/agent-token.ts';
+import type { AgentClaim, WorkerClaim } from '../../core/usecases/agent-token.ts';
+import { applyPool, poolStatus, downPool, checkPoolName } from '../../core/usecases/pools.ts';
+import { workerRegister, workerSetupDone, workerNext } from '../../core/usecases/pools-agent.ts';
 import { TASK_STATUSES, type TaskStatus } from '../../core/job/status.ts';
 import { AuthError, ConflictError, NotFoundError, SpecError, ValidationError } from '../../core/errors.ts';
 import { agentScript } from '../../agent/script.ts';
@@ -79,6 +81,14 @@ function agentClaim(deps: Deps, event: APIGatewayProxyEventV2): AgentClaim {
   return claim;
 }
 
+function workerClaim(deps: Deps, event: APIGatewayProxyEventV2): WorkerClaim {
+  const auth = event.headers?.authorization ?? event.headers?.Authorization ?? '';
+  const m = /^Bearer\s+(\S+)$/.exec(auth);
+  const claim = m ? deps.agentTokens.verifyWorker(m[1]) : undefined;
+  if (!claim) throw new AuthError('missing or invalid worker token');
+  return claim;
+}
+
 function stringMap(v: unknown, name: string): Record<string, string> | undefined {
   if (v === undefined || v === null) return undefined;
   if (typeof v !== 'object' || Array.isArray(v) || !Object.values(v).every((x) => typeof x === 'string')) throw new ValidationError(`${name} must be an object of strings`);
@@ -112,7 +122,8 @@ export function createHandler(deps: Deps, opts: ApiOptions = {}) {
         const b = bodyJson(e);
         if (typeof b.yaml !== 'string') throw new ValidationError('yaml (the task YAML text) is required');
         const numJobs = b.numJobs === undefined ? undefined : Number(b.numJobs);
-        if (numJobs !== undefined && (!Number.isInteger(numJobs) || numJobs < 1 || numJobs > 10_000)) throw new ValidationError('numJobs must be an integer from 1 to 10000');
+        // The range and the deployment's cap are checked by the use case (checkNumJobs), before anything is stored.
+        if (numJobs !== undefined && !Number.isInteger(numJobs)) throw new ValidationError(`numJobs must be a whole number, got ${JSON.stringify(b.numJobs)}`);
         const r = await submitJobs(deps, {
           yaml: b.yaml,
           source: typeof b.source === 'string' ? b.source : undefined,
@@ -216,6 +227,31 @@ export function createHandler(deps: Deps, opts: ApiOptions = {}) {
         return json(200, await reportExit(deps, claim, { phase, exitCode }));
       },
     },
+    {
+      method: 'POST', pattern: /^\/pools$/, run: async (e) => {
+        const b = bodyJson(e);
+        if (typeof b.yaml !== 'string') throw new ValidationError('yaml (the pool YAML text) is required');
+        const r = await applyPool(deps, { name: checkPoolName(b.name), yaml: b.yaml, source: typeof b.source === 'string' ? b.source : undefined, user: callerOf(e) });
+        return json(r.created ? 201 : 200, r);
+      },
+    },
+    { method: 'GET', pattern: /^\/pools$/, run: async (e) => json(200, await poolStatus(deps, e.queryStringParameters?.name || undefined)) },
+    { method: 'POST', pattern: /^\/pools\/([^/]+)\/down$/, run: async (e, m) => json(200, await downPool(deps, decodeURIComponent(m[1]), callerOf(e))) },
+    {
+      method: 'POST', pattern: /^\/agent\/worker\/register$/, run: async (e) => {
+        const reply = await workerRegister(deps, workerClaim(deps, e), bodyJson(e) as { ip?: string });
+        if (e.queryStringParameters?.format === 'text') return { statusCode: 200, headers: { 'content-type': 'text/plain' }, body: encodeRegisterReplyText(reply) };
+        return json(200, reply);
+      },
+    },
+    {
+      method: 'POST', pattern: /^\/agent\/worker\/setup$/, run: async (e) => {
+        const exitCode = Number(bodyJson(e).exitCode);
+        if (!Number.isInteger(exitCode) || exitCode < 0 || exitCode > 255) throw new ValidationError('exitCode must be an integer 0-255');
+        return json(200, await workerSetupDone(deps, workerClaim(deps, e), { exitCode }));
+      },
+    },
+    { method: 'POST', pattern: /^\/agent\/worker\/next$/, run: async (e) => json(200, await workerNext(deps, workerClaim(deps, e))) },
     { method: 'POST', pattern: /^\/agent\/interrupted$/, run: async (e) => json(200, await reportInterrupted(deps, agentClaim(deps, e), bodyJson(e) as { reason?: string })) },
   ];
 

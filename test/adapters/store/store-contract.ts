@@ -64,7 +64,7 @@ export function describeJobStoreContract(name: string, makeStore: (context: Stor
       return pages.flat();
     }
 
-    async function slotIds(slot: Exclude<SlotState, 'NONE'>, limit: number): Promise<number[]> {
+    async function slotIds(slot: Exclude<SlotState, 'NONE' | 'POOL'>, limit: number): Promise<number[]> {
       const pages = await allPages(async (cursor) => {
         const page = await store.listJobsBySlot(slot, limit, cursor);
         return { items: page.jobs.map((j) => j.jobId), nextCursor: page.nextCursor };

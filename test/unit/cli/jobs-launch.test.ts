@@ -146,11 +146,12 @@ describe('skyless jobs launch (in-process)', () => {
   });
 
   it('bad flags exit 2, each named', async () => {
-    const { code, stderr } = await inProcess(['jobs', 'launch', '--dry-run', '--gpus', 'X1', '--priority', 'high', '--num-jobs', '3', fixture('gpu-spot-set.yaml')]);
+    const { code, stderr } = await inProcess(['jobs', 'launch', '--dry-run', '--gpus', 'X1', '--priority', 'high', '--num-jobs', '0', fixture('gpu-spot-set.yaml')]);
     expect(code).toBe(2);
     expect(stderr).toContain("skyless jobs launch: --gpus: unknown accelerator 'X1'");
     expect(stderr).toContain("skyless jobs launch: --priority: must be a whole number from -1000 to 1000 (got 'high')");
-    expect(stderr).toContain('skyless jobs launch: --num-jobs: needs --pool');
+    // --num-jobs works without a pool (a job array); 0 is refused.
+    expect(stderr).toContain("skyless jobs launch: --num-jobs: must be a whole number of at least 1 (got '0')");
     expect(stderr).toContain('3 problems found');
   });
 
