@@ -86,12 +86,20 @@ export async function injectPreemption(plane: ControlPlane, req: PreemptRequest)
   if (!job) throw new NotFoundError(`managed job ${req.jobId} not found`);
   if (isTerminal(job.status)) throw new ValidationError(`managed job ${req.jobId} has ended (${job.status}); it has no instance to preempt`);
 
-  const live = (await plane.provider.describe({ jobId: req.jobId })).filter((i) => i.state === 'running' || i.state === 'pending');
-  // The newest attempt of the current task is the one that runs; an older one is being torn down.
-  const task = String(job.currentTask);
-  const ofTask = live.filter((i) => i.tags['skyless:task'] === task);
-  const newest = Math.max(...ofTask.map((i) => Number(i.tags['skyless:attempt'])));
-  let targets = ofTask.filter((i) => Number(i.tags['skyless:attempt']) === newest);
+  let targets: DescribedInstance[];
+  if (job.pool !== undefined) {
+    // A pool job runs on a worker: preempting the job preempts the worker it is on.
+    const worker = job.poolWorker;
+    const live = (await plane.provider.describe({ jobId: 0 })).filter((i) => i.state === 'running' || i.state === 'pending');
+    targets = worker === undefined ? [] : live.filter((i) => i.tags['skyless:pool'] === job.pool && i.tags['skyless:worker'] === String(worker));
+  } else {
+    const live = (await plane.provider.describe({ jobId: req.jobId })).filter((i) => i.state === 'running' || i.state === 'pending');
+    // The newest attempt of the current task is the one that runs; an older one is being torn down.
+    const task = String(job.currentTask);
+    const ofTask = live.filter((i) => i.tags['skyless:task'] === task);
+    const newest = Math.max(...ofTask.map((i) => Number(i.tags['skyless:attempt'])));
+    targets = ofTask.filter((i) => Number(i.tags['skyless:attempt']) === newest);
+  }
   if (req.node !== undefined) targets = targets.filter((i) => Number(i.tags['skyless:node']) === req.node);
   if (!targets.length) {
     const which = req.node !== undefined ? `node ${req.node} of managed job ${req.jobId}` : `managed job ${req.jobId}`;
