@@ -43,7 +43,7 @@ describe('pools on the embedded default', () => {
   const job = async (id: number) => (await e.api<{ job: JobLike }>('GET', `/jobs/${id}`)).job;
 
   beforeAll(() => {
-    e = startE2E({ SKYLESS_POOL_IDLE_SECONDS: '2', SKYLESS_WORKER_POLL_MS: '200' });
+    e = startE2E({ SKYLESS_POOL_IDLE_SECONDS: '2', SKYLESS_WORKER_POLL_MS: '200', SKYLESS_MAX_NUM_JOBS: '50' });
     dir = mkdtempSync(join(tmpdir(), 'skyless-pools-'));
   });
   afterAll(async () => {
@@ -100,7 +100,7 @@ describe('pools on the embedded default', () => {
     // Preempt a busy worker: its job recovers on another worker, with the same task ID and rank.
     const running = (await Promise.all(ids.map(job))).filter((j) => j.status === 'RUNNING');
     const victim = running[0];
-    const victimRank = Number((victim as { jobRank: number }).jobRank);
+    const victimRank = Number(victim.jobRank);
     const taskIdBefore = victim.tasks[0].taskId;
     const p = await e.run(['local', 'preempt', String(victim.jobId)]);
     expect(p.code).toBe(0);
@@ -139,4 +139,120 @@ describe('pools on the embedded default', () => {
     expect(logs.stdout).toContain('installed-by-setup');
     expect(logs.stdout).not.toContain('this-setup-is-ignored');
   }, 400_000);
+  it('apply: only workers changed keeps the workers; setup changed replaces them; cancel -p cancels only that pool; down leaves nothing', async () => {
+    const ready = async (n: number) =>
+      until(`${n} workers READY`, async () => {
+        const p = (await pools('gpu-pool'))[0];
+        return p.workers.length === n && p.workers.every((w) => w.state === 'READY') ? p : undefined;
+      });
+    const v1 = await ready(2);
+    const idsV1 = v1.workers.map((w) => w.id).sort();
+
+    const grow = await e.run(['jobs', 'pool', 'apply', '-y', '-p', 'gpu-pool', yamlFile(dir, 'pool3.yaml', poolYaml('workers: 3', 'setup-v1'))]);
+    expect(grow.code).toBe(0);
+    expect(grow.stdout).toContain('in place');
+    const v1b = await ready(3);
+    expect(v1b.workers.map((w) => w.id).filter((id) => idsV1.includes(id)).sort()).toEqual(idsV1);
+
+    const setupLines = lines(join(dir, 'setup.log')).length;
+    const swap = await e.run(['jobs', 'pool', 'apply', '-y', '-p', 'gpu-pool', yamlFile(dir, 'pool-v2.yaml', poolYaml('workers: 2', 'setup-v2'))]);
+    expect(swap.code).toBe(0);
+    expect(swap.stdout).toContain('new workers replace the old ones');
+    const v2 = await ready(2);
+    expect(v2.workers.some((w) => idsV1.includes(w.id) || v1b.workers.some((o) => o.id === w.id))).toBe(false);
+    expect(lines(join(dir, 'setup.log')).slice(setupLines).filter((x) => x.startsWith('setup-v2'))).toHaveLength(2);
+
+    // cancel -p: only the pool's jobs.
+    const other = await e.run(['jobs', 'launch', '-y', '-d', yamlFile(dir, 'other.yaml', `name: other\nresources:\n  infra: local\nrun: while [ ! -f ${dir}/release-other ]; do sleep 0.2; done\n`)]);
+    expect(other.code).toBe(0);
+    const otherId = Number(/ID (\d+)/.exec(other.stdout)![1]);
+    const blocked = await e.run(['jobs', 'launch', '-y', '-p', 'gpu-pool', '--num-jobs', '3', yamlFile(dir, 'block.yaml', `name: block\nresources:\n  infra: local\n  cpus: 2\nrun: while [ ! -f ${dir}/never ]; do sleep 0.2; done\n`)]);
+    const blockIds = jobIdsOf(blocked.stdout);
+    await until('two pool jobs running', async () => (await Promise.all(blockIds.map(job))).filter((j) => j.status === 'RUNNING').length === 2);
+    await e.waitForJob(otherId, (j) => j.status === 'RUNNING', 60_000);
+    const c = await e.run(['jobs', 'cancel', '-y', '-p', 'gpu-pool']);
+    expect(c.code).toBe(0);
+    for (const id of blockIds) await e.waitForJob(id, (j) => j.status === 'CANCELLED' && j.finished, 60_000);
+    expect((await job(otherId)).status).toBe('RUNNING');
+    writeFileSync(join(dir, 'release-other'), '');
+    await e.waitForJob(otherId, (j) => j.status === 'SUCCEEDED', 60_000);
+
+    // down: returns at once; the pool and every process go.
+    const d = await e.run(['jobs', 'pool', 'down', '-y', 'gpu-pool']);
+    expect(d.code).toBe(0);
+    expect(d.stdout).toContain("Pool 'gpu-pool' is scheduled to be terminated.");
+    await until('pool gone', async () => (await pools()).length === 0);
+    await until('no process left', async () => e.liveInstanceProcesses().length === 0);
+    const after = await e.run(['jobs', 'pool', 'status']);
+    expect(after.stdout).toContain('No existing pools.');
+  }, 400_000);
+
+  it('--num-jobs 5 without a pool: five ordinary managed jobs, ranks 0-4', async () => {
+    const y = yamlFile(dir, 'array.yaml', `name: arr\nresources:\n  infra: local\nrun: echo "rank=$SKYPILOT_JOB_RANK of $SKYPILOT_NUM_JOBS" >> ${dir}/array.log\n`);
+    const r = await e.run(['jobs', 'launch', '-y', '--num-jobs', '5', y]);
+    expect(r.code).toBe(0);
+    const ids = jobIdsOf(r.stdout);
+    expect(ids).toHaveLength(5);
+    for (const id of ids) await e.waitForJob(id, (j) => j.finished, 120_000);
+    expect((await Promise.all(ids.map(job))).map((j) => j.status)).toEqual(Array(5).fill('SUCCEEDED'));
+    expect(lines(join(dir, 'array.log')).sort()).toEqual([0, 1, 2, 3, 4].map((r) => `rank=${r} of 5`));
+  }, 200_000);
+
+  it('autoscaling min 0 / max 3: scales up under a queue and back to 0 when idle', async () => {
+    const a = await e.run(['jobs', 'pool', 'apply', '-y', '-p', 'auto', yamlFile(dir, 'auto.yaml', ['pool:', '  min_workers: 0', '  max_workers: 3', 'resources:', '  infra: local', '  cpus: 2', ''].join('\n'))]);
+    expect(a.code).toBe(0);
+    expect(a.stdout).toContain('Autoscaling (0-3 workers)');
+    expect((await pools('auto'))[0].workers).toHaveLength(0);
+    const r = await e.run(['jobs', 'launch', '-y', '-p', 'auto', '--num-jobs', '5', yamlFile(dir, 'auto-job.yaml', `name: aj\nresources:\n  infra: local\n  cpus: 2\nrun: while [ ! -f ${dir}/release-auto ]; do sleep 0.2; done\n`)]);
+    const ids = jobIdsOf(r.stdout);
+    let most = 0;
+    await until('three workers busy', async () => {
+      const p = (await pools('auto'))[0];
+      most = Math.max(most, p.workers.length);
+      return p.workers.filter((w) => w.jobIds.length > 0).length === 3;
+    });
+    writeFileSync(join(dir, 'release-auto'), '');
+    for (const id of ids) await e.waitForJob(id, (j) => j.status === 'SUCCEEDED', 120_000);
+    await until('back to 0 workers', async () => {
+      const p = (await pools('auto'))[0];
+      most = Math.max(most, p.workers.length);
+      return p.workers.length === 0;
+    });
+    expect(most).toBe(3);
+    await e.run(['jobs', 'pool', 'down', '-y', 'auto']);
+    await until('pool gone', async () => (await pools()).length === 0);
+  }, 300_000);
+
+  it('bad input: a clear error, exit 2, nothing stored', async () => {
+    const count = async () => (await e.api<{ jobs: unknown[] }>('GET', '/jobs?limit=1000&allUsers=true')).jobs.length;
+    const before = await count();
+    const zero = await e.run(['jobs', 'pool', 'apply', '-y', '-p', 'bad', yamlFile(dir, 'zero.yaml', 'pool:\n  workers: 0\nresources:\n  infra: local\n')]);
+    expect(zero.code).toBe(2);
+    expect(zero.stderr).toMatch(/pool\.workers/);
+    const inverted = await e.run(['jobs', 'pool', 'apply', '-y', '-p', 'bad', yamlFile(dir, 'inv.yaml', 'pool:\n  min_workers: 3\n  max_workers: 1\nresources:\n  infra: local\n')]);
+    expect(inverted.code).toBe(2);
+    expect(inverted.stderr).toContain('pool.max_workers: must be at least min_workers (3)');
+    expect((await pools()).some((p) => p.name === 'bad')).toBe(false);
+
+    await e.run(['jobs', 'pool', 'apply', '-y', '-p', 'small', yamlFile(dir, 'small.yaml', poolYaml('workers: 1', 'small'))]);
+    const task = (extra: string) => yamlFile(dir, `t-${extra.length}.yaml`, `name: t\nresources:\n  infra: local\n${extra}run: echo hi\n`);
+    const missing = await e.run(['jobs', 'launch', '-y', '-p', 'nope', task('  cpus: 2\n')]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain("pool 'nope' does not exist");
+    const nodes = await e.run(['jobs', 'launch', '-y', '-p', 'small', task('  cpus: 2\nnum_nodes: 2\n')]);
+    expect(nodes.code).toBe(2);
+    expect(nodes.stderr).toContain("num_nodes 2 but pool 'small' workers have 1 node");
+    const big = await e.run(['jobs', 'launch', '-y', '-p', 'small', task('  cpus: 8\n')]);
+    expect(big.code).toBe(2);
+    expect(big.stderr).toMatch(/do not fit pool 'small' workers' resources/);
+    const none = await e.run(['jobs', 'launch', '-y', '--num-jobs', '0', task('')]);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain('--num-jobs: must be a whole number of at least 1');
+    const capped = await e.run(['jobs', 'launch', '-y', '--num-jobs', '51', task('')]);
+    expect(capped.code).toBe(2);
+    expect(capped.stderr).toContain("--num-jobs 51 is above this deployment's cap of 50");
+    expect(await count()).toBe(before);
+    await e.run(['jobs', 'pool', 'down', '-y', 'small']);
+    await until('pool gone', async () => (await pools()).length === 0);
+  }, 200_000);
 });
