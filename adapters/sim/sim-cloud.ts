@@ -112,6 +112,8 @@ export interface SimStats {
   maxWorking: number;
   /** Runs that completed (RUN exit 0 reported). */
   runsCompleted: number;
+  /** Jobs a pool worker started (worker mode). */
+  poolRuns: number;
   /** Agent calls sent twice (repeatAgentCallRate). */
   repeatedCalls: number;
 }
@@ -151,6 +153,7 @@ export class SimCloud implements ComputeProvider {
     working: 0,
     maxWorking: 0,
     runsCompleted: 0,
+    poolRuns: 0,
     repeatedCalls: 0,
   };
 
@@ -266,6 +269,14 @@ export class SimCloud implements ComputeProvider {
       this.after(inst, this.o.rng() * spreadSimSeconds, end);
     }
     return n;
+  }
+
+  /** Preempts one instance now (as the hazard would): warning, then termination. */
+  async preemptNow(instanceId: string): Promise<boolean> {
+    const inst = this.byId.get(instanceId);
+    if (!inst || inst.state !== 'running') return false;
+    await this.preempt(inst);
+    return true;
   }
 
   /** The spot market calms down: no preemption from now on (those already warned still end). */
@@ -413,17 +424,17 @@ export class SimCloud implements ComputeProvider {
    * One agent API call with the real agent's retry rule: 5xx and 408/429 are retried with back-off
    * (1, 2, 4, 5… simulated seconds); anything else is returned. Undefined = the agent must stop.
    */
-  private async call(inst: SimInstance, path: string, body: unknown, query?: Record<string, string>): Promise<SimApiReply | undefined> {
+  private async call(inst: SimInstance, path: string, body: unknown, query?: Record<string, string>, token = inst.token): Promise<SimApiReply | undefined> {
     for (let round = 0; round < 20; round++) {
       if (inst.agentStopped || this.closed) return undefined;
       this.stats.agentCalls += 1;
       let reply: SimApiReply;
       try {
-        reply = await this.o.api(path, inst.token, body, query);
+        reply = await this.o.api(path, token, body, query);
         if ((this.o.repeatAgentCallRate ?? 0) > 0 && this.o.rng() < this.o.repeatAgentCallRate!) {
           this.stats.agentCalls += 1;
           this.stats.repeatedCalls += 1;
-          reply = await this.o.api(path, inst.token, body, query);
+          reply = await this.o.api(path, token, body, query);
         }
       } catch {
         reply = { status: 503, body: {} };
@@ -435,49 +446,91 @@ export class SimCloud implements ComputeProvider {
     return undefined;
   }
 
-  /** The node agent (agent/PROTOCOL.md), minus the shell: register, setup, run, heartbeats, exit. */
-  private async runAgent(inst: SimInstance): Promise<void> {
-    let ready: Record<string, unknown> | undefined;
-    while (!ready) {
-      const r = await this.call(inst, '/agent/register', { ip: inst.ip });
+  /**
+   * A pool worker (agent/PROTOCOL.md "Worker mode"): register, setup once, then ask for jobs and run
+   * each one as the job agent below does, with the job attempt's token.
+   */
+  private async runWorker(inst: SimInstance): Promise<void> {
+    const reg = await this.call(inst, '/agent/worker/register', { ip: inst.ip });
+    if (!reg || reg.status !== 200) return this.agentGone(inst, reg);
+    await this.sleep(inst, this.realMs(this.o.setupSeconds(this.o.rng)));
+    const setup = await this.call(inst, '/agent/worker/setup', { exitCode: 0 });
+    if (!setup || setup.status !== 200 || setup.body.action !== 'READY') return this.agentGone(inst, setup);
+    let last: string | undefined;
+    for (;;) {
+      if (inst.agentStopped) return;
+      const r = await this.call(inst, '/agent/worker/next', {});
       if (!r || r.status !== 200) return this.agentGone(inst, r);
+      if (r.body.state === 'STOP') return this.stopAgent(inst);
+      if (r.body.state === 'JOB' && r.body.token !== last) {
+        last = String(r.body.token);
+        this.stats.poolRuns += 1;
+        await this.runAgent(inst, { token: last, jobId: Number(r.body.jobId), keepAgent: true });
+        if (inst.agentStopped) return;
+        continue;
+      }
+      await this.sleep(inst, Number(r.body.retryAfterMs ?? 1000));
+    }
+  }
+
+  /** The node agent (agent/PROTOCOL.md), minus the shell: register, setup, run, heartbeats, exit. */
+  private async runAgent(inst: SimInstance, child?: { token: string; jobId: number; keepAgent: boolean }): Promise<void> {
+    if (!child && inst.token.startsWith('w.')) return this.runWorker(inst);
+    const token = child?.token ?? inst.token;
+    const jobId = child?.jobId ?? inst.jobId;
+    let ready: Record<string, unknown> | undefined;
+    let done = false;
+    while (!ready) {
+      const r = await this.call(inst, '/agent/register', { ip: inst.ip }, undefined, token);
+      if (!r || r.status !== 200) return child ? undefined : this.agentGone(inst, r);
       if (r.body.state === 'READY') ready = r.body;
       else await this.sleep(inst, Number(r.body.retryAfterMs ?? 300));
     }
-    this.working.add(inst);
-    this.bump('working', +1);
+    if (!this.working.has(inst)) {
+      this.working.add(inst);
+      this.bump('working', +1);
+    }
     const heartbeatMs = Number(ready.heartbeatSeconds ?? 10) * 1000;
     const beat = () => {
       this.afterReal(inst, heartbeatMs, async () => {
-        const r = await this.call(inst, '/agent/heartbeat', { phase: 'RUN' });
+        if (done) return;
+        const r = await this.call(inst, '/agent/heartbeat', { phase: 'RUN' }, undefined, token);
+        if (done) return;
+        if (child && (!r || r.status === 410 || r.body.action === 'CANCEL')) {
+          done = true;
+          inst.endRun?.();
+          return;
+        }
         if (!r || r.status === 410 || r.body.action === 'CANCEL') return this.stopAgent(inst);
         beat();
       });
     };
     beat();
 
-    await this.sleep(inst, this.realMs(this.o.setupSeconds(this.o.rng)));
+    if (!child) await this.sleep(inst, this.realMs(this.o.setupSeconds(this.o.rng)));
     for (;;) {
-      const r = await this.call(inst, '/agent/exit', { phase: 'SETUP', exitCode: 0 });
-      if (!r || r.status !== 200) return this.agentGone(inst, r);
+      const r = await this.call(inst, '/agent/exit', { phase: 'SETUP', exitCode: 0 }, undefined, token);
+      if (!r || r.status !== 200) return child ? void (done = true) : this.agentGone(inst, r);
       if (r.body.action === 'RUN') break;
-      if (r.body.action === 'STOP') return this.stopAgent(inst);
+      if (r.body.action === 'STOP') return child ? void (done = true) : this.stopAgent(inst);
       await this.sleep(inst, Number(r.body.retryAfterMs ?? 1000));
     }
     await new Promise<void>((resolve) => {
       inst.endRun = resolve;
-      const simSeconds = this.runsEndWithin !== undefined ? this.o.rng() * this.runsEndWithin : this.o.runSeconds(inst.jobId, this.o.rng);
+      const simSeconds = this.runsEndWithin !== undefined ? this.o.rng() * this.runsEndWithin : this.o.runSeconds(jobId, this.o.rng);
       this.afterReal(inst, this.realMs(simSeconds), resolve);
     });
     inst.endRun = undefined;
     if (inst.agentStopped) return;
+    if (done) return; // a pool job cancelled or gone: the worker goes on
     if (this.o.logBytes) {
-      const text = `run of job ${inst.jobId} attempt ${inst.attempt} node ${inst.node} finished\n`.padEnd(this.o.logBytes, '.');
-      await this.call(inst, '/agent/logs', text, { offset: '0' });
+      const text = `run of job ${jobId} attempt ${inst.attempt} node ${inst.node} finished\n`.padEnd(this.o.logBytes, '.');
+      await this.call(inst, '/agent/logs', text, { offset: '0' }, token);
     }
-    const r = await this.call(inst, '/agent/exit', { phase: 'RUN', exitCode: 0 });
+    const r = await this.call(inst, '/agent/exit', { phase: 'RUN', exitCode: 0 }, undefined, token);
+    done = true;
     if (r?.status === 200) this.stats.runsCompleted += 1;
-    this.stopAgent(inst);
+    if (!child) this.stopAgent(inst);
   }
 
   private agentGone(inst: SimInstance, r: SimApiReply | undefined): void {
