@@ -254,7 +254,7 @@ async function submit(s: Submission, io: CliIo): Promise<number> {
     const overrides = Object.fromEntries(
       Object.entries({ name: options.name, useSpot: options.useSpot, gpus: options.gpus, cpus: options.cpus, memory: options.memory, infra: options.infra, numNodes: options.numNodes, priority: options.priority }).filter(([, v]) => v !== undefined),
     );
-    const { jobIds } = await client.request<{ jobIds: number[] }>('POST', '/jobs', {
+    const { jobIds } = await client.call('submitJobs', { body: {
       yaml: s.text,
       source: s.source === '<command>' ? undefined : basename(s.source),
       envs: s.envs,
@@ -263,7 +263,7 @@ async function submit(s: Submission, io: CliIo): Promise<number> {
       numJobs: options.numJobs !== undefined ? s.numJobs : undefined,
       pool: options.pool,
       filesPrefix,
-    });
+    } });
     if (jobIds.length > 1) io.stdout(`Jobs submitted with IDs: ${formatJobIds(jobIds)}.\n`);
     else io.stdout(`Managed job submitted: ID ${jobIds[0]} ('${spec.name}').\n`);
     const jobId = jobIds[0];

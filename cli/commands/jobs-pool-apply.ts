@@ -7,7 +7,6 @@ import { parseJobSpec } from '../../core/spec/index.ts';
 import { SpecError } from '../../core/errors.ts';
 import { candidatesFor } from '../../core/optimizer/index.ts';
 import { poolSpecIssues, policyText, POOL_NAME } from '../../core/pools/policy.ts';
-import type { ApplyResult } from '../../core/usecases/pools.ts';
 import type { Cloud, JobSpec, SpecIssue } from '../../core/spec/types.ts';
 import { EXIT, type CliIo } from '../io.ts';
 import { connect } from '../client.ts';
@@ -78,7 +77,7 @@ export async function runPoolApply(opts: PoolApplyOptions, io: CliIo): Promise<n
       if (!io.interactive) return usage('stdin is not a terminal, so there is no one to confirm; pass -y to apply without asking');
       if (!(await io.confirm(`Applying config to pool '${opts.pool}'. Proceed?`))) return EXIT.FAILURE;
     }
-    const r = await client.request<ApplyResult>('POST', '/pools', { name: opts.pool, yaml: text, source: basename(opts.yaml) });
+    const r = await client.call('poolApply', { body: { name: opts.pool, yaml: text, source: basename(opts.yaml) } });
     io.stdout(usefulPoolCommands(r.pool) + '\n');
     if (r.update === 'created') io.stdout(`✓ Successfully created pool '${r.pool}'.\n`);
     else if (r.update === 'in-place') io.stdout(`✓ Successfully updated pool '${r.pool}' in place (workers are kept; ${policyText(r)}).\n`);

@@ -20,7 +20,7 @@ export async function runPoolDown(opts: { name?: string; yes: boolean }, io: Cli
   }
   try {
     const client = await connect(io.env);
-    const r = await client.request<{ pool: string; cancelled: number[] }>('POST', `/pools/${encodeURIComponent(opts.name)}/down`, {});
+    const r = await client.call('poolDown', { params: { name: opts.name } });
     if (r.cancelled.length) io.stdout(`Cancelled ${r.cancelled.length} job(s) of the pool: ${r.cancelled.join(',')}.\n`);
     io.stdout(`Pool '${r.pool}' is scheduled to be terminated.\n`);
     return EXIT.OK;

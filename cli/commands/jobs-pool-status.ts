@@ -42,8 +42,7 @@ export function poolTables(pools: PoolStatus[], now: number): string {
 export async function runPoolStatus(opts: { name?: string; output?: string }, io: CliIo): Promise<number> {
   try {
     const client = await connect(io.env);
-    const q = opts.name ? `?name=${encodeURIComponent(opts.name)}` : '';
-    const { pools } = await client.request<{ pools: PoolStatus[] }>('GET', `/pools${q}`);
+    const { pools } = await client.call('poolStatus', { query: opts.name ? { name: opts.name } : {} });
     if (opts.output === 'json') {
       io.stdout(JSON.stringify(pools, null, 2) + '\n');
       return EXIT.OK;
