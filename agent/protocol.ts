@@ -39,12 +39,22 @@ function mountKind(mount: AgentFileMount): MountKind {
   return MOUNT_KINDS.find((k) => k in mount)!;
 }
 
-export interface RegisterWaitReply {
+/**
+ * A session credential (agent/PROTOCOL.md "Credentials"): answered by every registration reply that
+ * follows a verified identity and by every CONTINUE heartbeat; the agent uses the newest one.
+ */
+export interface SessionGrant {
+  session?: string;
+  /** Epoch ms. */
+  sessionExpiresAt?: number;
+}
+
+export interface RegisterWaitReply extends SessionGrant {
   state: 'WAIT';
   retryAfterMs: number;
 }
 
-export interface RegisterReadyReply {
+export interface RegisterReadyReply extends SessionGrant {
   state: 'READY';
   rank: number;
   numNodes: number;
@@ -72,7 +82,7 @@ export interface HeartbeatRequest {
   phase: AgentPhase;
 }
 
-export interface HeartbeatReply {
+export interface HeartbeatReply extends SessionGrant {
   action: 'CONTINUE' | 'CANCEL';
 }
 
@@ -107,13 +117,20 @@ const unb64 = (text: string): string => Buffer.from(text, 'base64').toString('ut
  * value base64-encoded (no line wrapping), so that a shell can read it with `read` and `base64 -d`.
  */
 export function encodeRegisterReplyText(reply: RegisterReply): string {
-  if (reply.state === 'WAIT') return `state WAIT\nretryAfterMs ${integer(reply.retryAfterMs, 'retryAfterMs')}\n`;
+  const grant: string[] = [];
+  if (reply.session !== undefined) {
+    if (!/^[A-Za-z0-9_.-]+$/.test(reply.session)) throw new ValidationError('register reply: session must be a base64url token');
+    grant.push(`session ${reply.session}`);
+  }
+  if (reply.sessionExpiresAt !== undefined) grant.push(`sessionExpiresAt ${integer(reply.sessionExpiresAt, 'sessionExpiresAt')}`);
+  if (reply.state === 'WAIT') return [`state WAIT`, `retryAfterMs ${integer(reply.retryAfterMs, 'retryAfterMs')}`, ...grant].join('\n') + '\n';
   const lines = [
     'state READY',
     `rank ${integer(reply.rank, 'rank')}`,
     `numNodes ${integer(reply.numNodes, 'numNodes')}`,
     `heartbeatSeconds ${integer(reply.heartbeatSeconds, 'heartbeatSeconds')}`,
     `logChunkBytes ${integer(reply.logChunkBytes, 'logChunkBytes')}`,
+    ...grant,
   ];
   for (const ip of reply.nodeIps) lines.push(`nodeIp ${b64(ip)}`);
   for (const [name, value] of Object.entries(reply.env)) {
@@ -177,7 +194,11 @@ export function decodeRegisterReplyText(text: string): RegisterReply {
     return value;
   };
   const state = fields.get('state');
-  if (state === 'WAIT') return { state, retryAfterMs: num('retryAfterMs') };
+  const grant: SessionGrant = {
+    ...(fields.has('session') ? { session: fields.get('session') } : {}),
+    ...(fields.has('sessionExpiresAt') ? { sessionExpiresAt: num('sessionExpiresAt') } : {}),
+  };
+  if (state === 'WAIT') return { state, retryAfterMs: num('retryAfterMs'), ...grant };
   if (state !== 'READY') throw new ValidationError(`register reply: state must be WAIT or READY, got ${JSON.stringify(state)}`);
   return {
     state,
@@ -192,6 +213,7 @@ export function decodeRegisterReplyText(text: string): RegisterReply {
     ...(fields.has('saveSeconds') ? { saveSeconds: num('saveSeconds') } : {}),
     heartbeatSeconds: num('heartbeatSeconds'),
     logChunkBytes: num('logChunkBytes'),
+    ...grant,
   };
 }
 

@@ -465,7 +465,8 @@ async function measureUnits(dyn: DynaliteProcess): Promise<UnitCosts> {
   await waitFor('every job running', () => plane.census.slots.RUNNING === jobs, () => `running ${plane.census.slots.RUNNING}`, 5 * 60_000);
   // Let setups finish so heartbeats meet jobs in their run phase.
   await sleep(1000);
-  const tokens = Array.from({ length: jobs }, (_, i) => plane.deps.agentTokens.sign({ job: i + 1, task: 0, attempt: 1, node: 0 }));
+  // Session credentials, as a registered node holds them (the bootstrap token is for registration only).
+  const tokens = Array.from({ length: jobs }, (_, i) => plane.deps.agentTokens.session({ job: i + 1, task: 0, attempt: 1, node: 0 }, plane.deps.clock.now() + 3600_000));
   let before = plane.meter.snapshot();
   const rounds = 5;
   const t0 = performance.now();

@@ -178,4 +178,28 @@ export interface ComputeProvider {
   terminate(jobId: number, taskIndex: number, attempt: number, region?: string): Promise<void>;
   /** Instances tagged by skyless (optionally of one job), including ones that are shutting down. */
   describe(filter?: { jobId?: number; regions?: string[] }): Promise<DescribedInstance[]>;
+  /**
+   * Which instance presented this identity proof at registration (docs/security.md "Nodes and
+   * agents"). Throws AuthError naming what is wrong when the proof is not one this cloud signed
+   * (or, locally, not the secret its process was given). A provider without it refuses every node.
+   */
+  verifyIdentity?(proof: NodeIdentityProof): Promise<VerifiedNodeIdentity>;
+}
+
+/**
+ * What a node presents at registration to prove which instance it is (agent/PROTOCOL.md):
+ * - aws: the instance identity document (base64 of its exact bytes) and its base64-encoded RSA
+ *   signature, both from IMDSv2 (`dynamic/instance-identity/document`, `…/signature`);
+ * - gcp: the instance identity token (a JWT Google signs, `format=full`, audience = the API URL);
+ * - local: the secret the process provider gave that instance's process alone.
+ */
+export type NodeIdentityProof =
+  | { kind: 'aws'; document: string; signature: string }
+  | { kind: 'gcp'; token: string }
+  | { kind: 'local'; secret: string };
+
+export interface VerifiedNodeIdentity {
+  instanceId: string;
+  /** Where the cloud says it runs (aws/gcp), for the controller log. */
+  region?: string;
 }

@@ -437,6 +437,7 @@ async function createGceProvider(
     project,
     deployment: config.settings.deployment,
     regions: GCP_SWEEP_REGIONS,
+    apiUrl: config.settings.apiUrl,
     ...(nodeServiceAccount ? { serviceAccountEmail: nodeServiceAccount } : {}),
   });
 }

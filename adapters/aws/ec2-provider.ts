@@ -37,6 +37,8 @@ import {
 } from '../../core/errors.ts';
 import type { Candidate } from '../../core/optimizer/types.ts';
 import type {
+  NodeIdentityProof,
+  VerifiedNodeIdentity,
   ComputeProvider,
   DescribedInstance,
   InstanceTags,
@@ -44,6 +46,7 @@ import type {
   LaunchedInstance,
 } from '../../core/ports.ts';
 import { buildUserData } from './user-data.ts';
+import { REGION_CERTS, verifyAwsProof } from './instance-identity.ts';
 
 export const TAG_JOB = 'skyless:job';
 export const TAG_TASK = 'skyless:task';
@@ -94,6 +97,10 @@ export interface Ec2ProviderOptions {
   maxApiAttempts?: number;
   /** Regions terminate() and describe() sweep when the caller names none (default DEFAULT_AWS_REGIONS). */
   regions?: readonly string[];
+  /** Region → PEM that signs instance identity documents there (default REGION_CERTS; tests inject their own). */
+  identityCerts?: Readonly<Record<string, string>>;
+  /** This deployment's account: an identity document of another account is refused. */
+  accountId?: string;
 }
 
 /** What describeStateReason reports about one instance. */
@@ -464,8 +471,10 @@ export class Ec2Provider implements ComputeProvider {
       BlockDeviceMappings: [
         { DeviceName: rootDevice, Ebs: { VolumeSize: req.diskSizeGb, VolumeType: 'gp3', DeleteOnTermination: true } },
       ],
-      // IMDSv2 only; hop limit 2 so containers on the node can still read the interruption notice.
-      MetadataOptions: { HttpTokens: 'required', HttpEndpoint: 'enabled', HttpPutResponseHopLimit: 2 },
+      // IMDSv2 only, hop limit 1: a container on the node (one more network hop) gets no IMDS token,
+      // so it can read neither the user data (the bootstrap token) nor the identity document; the
+      // agent on the host reads the interruption notice (docs/security.md "Nodes and agents").
+      MetadataOptions: { HttpTokens: 'required', HttpEndpoint: 'enabled', HttpPutResponseHopLimit: 1 },
       // `shutdown` on the node (or the agent giving up) must end billing, not park a stopped instance.
       InstanceInitiatedShutdownBehavior: 'terminate',
       ...(subnetId ? { SubnetId: subnetId } : { Placement: { AvailabilityZone: zone } }),
@@ -526,6 +535,11 @@ export class Ec2Provider implements ComputeProvider {
   }
 
   // ---- terminate -----------------------------------------------------------------------------
+
+  /** The instance whose AWS-signed identity document this is (adapters/aws/instance-identity.ts). */
+  async verifyIdentity(proof: NodeIdentityProof): Promise<VerifiedNodeIdentity> {
+    return verifyAwsProof(proof, this.options.identityCerts ?? REGION_CERTS, { accountId: this.options.accountId });
+  }
 
   async terminate(jobId: number, taskIndex: number, attempt: number, region?: string): Promise<void> {
     const regions = region ? [region] : this.regions;

@@ -17,9 +17,10 @@
 // disappears instead of lingering as a stopped instance with a billed disk. The node agent watches
 // the metadata server's `preempted` flag and reports the loss (agent/PROTOCOL.md).
 
-import { CapacityError, PrecheckError, TransientError, ValidationError, type BlockScope } from '../../core/errors.ts';
+import { AuthError, CapacityError, PrecheckError, TransientError, ValidationError, type BlockScope } from '../../core/errors.ts';
 import type { Candidate } from '../../core/optimizer/types.ts';
-import type { ComputeProvider, DescribedInstance, InstanceTags, LaunchRequest, LaunchedInstance } from '../../core/ports.ts';
+import type { ComputeProvider, DescribedInstance, InstanceTags, LaunchRequest, LaunchedInstance, NodeIdentityProof, VerifiedNodeIdentity } from '../../core/ports.ts';
+import { verifyGceProof, type GoogleCerts } from './instance-identity.ts';
 import { buildUserDataScript } from '../aws/user-data.ts';
 
 export const GCE_API = 'https://compute.googleapis.com/compute/v1';
@@ -52,6 +53,10 @@ export interface GceProviderOptions {
   regions?: readonly string[];
   /** Image for a candidate (a global image URL or family path); default: defaultGceImageFor. */
   imageFor?(candidate: Candidate): string;
+  /** The API URL nodes call: the audience of their instance identity tokens (verifyIdentity refuses all without it). */
+  apiUrl?: string;
+  /** Google's token-signing certificates (key id → PEM); default: fetched by google-auth-library. Tests inject their own. */
+  identityCerts?: () => Promise<GoogleCerts>;
   /** Service account email the nodes run as, with the cloud-platform scope (its IAM roles decide); default: none. */
   serviceAccountEmail?: string;
   sleep?(ms: number): Promise<void>;
@@ -376,6 +381,12 @@ export class GceProvider implements ComputeProvider {
   }
 
   // ---- terminate / describe -------------------------------------------------------------------
+
+  /** The VM whose Google-signed identity token this is (adapters/gcp/instance-identity.ts). */
+  async verifyIdentity(proof: NodeIdentityProof): Promise<VerifiedNodeIdentity> {
+    if (!this.options.apiUrl) throw new AuthError('GceProvider: apiUrl (the identity token audience) is not configured');
+    return verifyGceProof(proof, { project: this.options.project, audience: this.options.apiUrl, ...(this.options.identityCerts ? { certs: this.options.identityCerts } : {}) });
+  }
 
   async terminate(jobId: number, taskIndex: number, attempt: number, region?: string): Promise<void> {
     const found = await this.list(this.attemptFilter(jobId, taskIndex, attempt), region ? [region] : this.options.regions);

@@ -10,10 +10,13 @@
 // instance signals all of them, as switching a VM off would.
 
 import { spawn } from 'node:child_process';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { existsSync, openSync, closeSync, readFileSync, readdirSync, writeSync } from 'node:fs';
 import { mkdir, open, readFile, readdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type {
+  NodeIdentityProof,
+  VerifiedNodeIdentity,
   Clock,
   ComputeProvider,
   DescribedInstance,
@@ -22,7 +25,7 @@ import type {
   LaunchRequest,
 } from '../../core/ports.ts';
 import { attemptTags } from '../../core/ports.ts';
-import { CapacityError, NotFoundError, PrecheckError, ValidationError } from '../../core/errors.ts';
+import { AuthError, CapacityError, NotFoundError, PrecheckError, ValidationError } from '../../core/errors.ts';
 
 /** Environment variable marking every process of a local "machine" (see file comment). */
 export const MACHINE_ENV = 'SKYLESS_MACHINE';
@@ -74,6 +77,18 @@ export interface LocalInstanceRecord {
   pidStartTime?: number;
   launchedAt: number;
   terminatedAt?: number;
+  /**
+   * SHA-256 (hex) of the identity secret given to this instance's agent alone (the file `identity`,
+   * mode 0600, in the instance's directory): the local stand-in for a cloud's signed instance identity.
+   */
+  identityHash?: string;
+}
+
+/** The identity secret's file in an instance's directory (SKYLESS_IDENTITY_FILE of its agent). */
+export const IDENTITY_FILE = 'identity';
+
+function sha256hex(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
 }
 
 /** State reasons, shaped like EC2's. */
@@ -162,6 +177,17 @@ export class ProcessProvider implements ComputeProvider {
    * skyless (`skyless local preempt`): describe then reports it terminated with `stateReason`
    * (default Local.ProcessExited). Returns how many processes were signalled.
    */
+  /** The instance whose agent holds this secret (docs/security.md "Nodes and agents"). */
+  async verifyIdentity(proof: NodeIdentityProof): Promise<VerifiedNodeIdentity> {
+    if (proof.kind !== 'local') throw new AuthError(`a local node must present its identity secret, got a ${proof.kind} proof`);
+    const instanceId = proof.secret.slice(0, Math.max(0, proof.secret.lastIndexOf('.')));
+    const record = /^[A-Za-z0-9_-]+$/.test(instanceId) ? await this.read(instanceId) : undefined;
+    const want = Buffer.from(record?.identityHash ?? '', 'utf8');
+    const got = Buffer.from(sha256hex(proof.secret), 'utf8');
+    if (!record?.identityHash || want.length !== got.length || !timingSafeEqual(want, got)) throw new AuthError('the identity secret is not one this machine gave a local instance');
+    return { instanceId, region: record.region };
+  }
+
   async kill(instanceId: string, signal: NodeJS.Signals = 'SIGKILL', stateReason?: string): Promise<number> {
     const record = await this.read(instanceId);
     if (!record) throw new NotFoundError(`local instance ${instanceId} does not exist`);
@@ -201,6 +227,9 @@ export class ProcessProvider implements ComputeProvider {
       state: 'pending',
       launchedAt: this.clock.now(),
     };
+    // `<instanceId>.<random>`: names the instance it proves, and only its holder knows the rest.
+    const identitySecret = `${instanceId}.${randomBytes(32).toString('base64url')}`;
+    record.identityHash = sha256hex(identitySecret);
     // Claim the instance by creating instance.json exclusively: of two concurrent launches of the same
     // attempt, exactly one spawns the agent; the other returns the winner's record.
     try {
@@ -214,6 +243,7 @@ export class ProcessProvider implements ComputeProvider {
       return winner;
     }
 
+    await writeFile(path.join(dir, IDENTITY_FILE), identitySecret, { mode: 0o600 });
     const work = path.join(dir, 'skyless');
     const env: Record<string, string> = {
       PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
@@ -224,6 +254,7 @@ export class ProcessProvider implements ComputeProvider {
       SKYLESS_API_URL: (this.options.apiUrl ?? req.bootstrap.apiUrl).replace(/\/+$/, ''),
       SKYLESS_AGENT_TOKEN: req.bootstrap.tokens[node],
       SKYLESS_CLOUD: 'local',
+      SKYLESS_IDENTITY_FILE: path.join(dir, IDENTITY_FILE),
       SKYLESS_NODE_IP: record.ip,
       SKYLESS_WORK_DIR: work,
       [MACHINE_ENV]: dir,

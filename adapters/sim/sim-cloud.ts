@@ -17,9 +17,9 @@
 // Lookups are O(1) per instance or per attempt (maps by id, attempt, job and region), so thousands of
 // instances and tens of thousands of events stay cheap; describe() without a filter is O(instances).
 
-import type { BusEvent, ComputeProvider, DescribedInstance, InstanceTags, LaunchedInstance, LaunchRequest, Rng } from '../../core/ports.ts';
+import type { BusEvent, ComputeProvider, DescribedInstance, InstanceTags, LaunchedInstance, LaunchRequest, NodeIdentityProof, Rng, VerifiedNodeIdentity } from '../../core/ports.ts';
 import { attemptTags } from '../../core/ports.ts';
-import { CapacityError, PrecheckError, ValidationError } from '../../core/errors.ts';
+import { AuthError, CapacityError, PrecheckError, ValidationError } from '../../core/errors.ts';
 
 /** A reply of the agent API as the sim agent needs it. */
 export interface SimApiReply {
@@ -83,7 +83,12 @@ interface SimInstance {
   state: SimState;
   stateReason?: string;
   terminatedBySkyless: boolean;
+  /** The bootstrap token until registration, then the newest session credential. */
   token: string;
+  /** True once `token` is a session credential. */
+  registered: boolean;
+  /** The instance's identity secret (the simulated cloud's signed identity). */
+  identity: string;
   ip: string;
   /** The agent stops at its next step once this is set (instance gone, 410, STOP, CANCEL). */
   agentStopped: boolean;
@@ -199,6 +204,8 @@ export class SimCloud implements ComputeProvider {
         state: 'pending',
         terminatedBySkyless: false,
         token: req.bootstrap.tokens[node],
+        registered: false,
+        identity: `i-${serial.toString(16).padStart(17, '0')}.${this.o.rng().toString(36).slice(2)}${this.nextSerial.toString(36)}`,
         ip: `10.${(serial >> 16) & 255}.${(serial >> 8) & 255}.${serial & 255}`,
         agentStopped: false,
         timers: new Set(),
@@ -237,6 +244,14 @@ export class SimCloud implements ComputeProvider {
   }
 
   /** What the events handler asks EC2 (Ec2Provider has the same method): did skyless end it? */
+  /** The simulated cloud's identity check: the secret its instance was given. */
+  async verifyIdentity(proof: NodeIdentityProof): Promise<VerifiedNodeIdentity> {
+    const instanceId = proof.kind === 'local' ? proof.secret.slice(0, Math.max(0, proof.secret.indexOf('.'))) : '';
+    const inst = this.byId.get(instanceId);
+    if (!inst || proof.kind !== 'local' || inst.identity !== proof.secret) throw new AuthError('not the identity of a simulated instance');
+    return { instanceId, region: inst.region };
+  }
+
   async describeStateReason(instanceId: string, region: string): Promise<{ terminatedBySkyless: boolean; code?: string; state: SimState } | undefined> {
     const inst = this.byId.get(instanceId);
     if (!inst || inst.region !== region) return undefined;
@@ -420,13 +435,18 @@ export class SimCloud implements ComputeProvider {
       let reply: SimApiReply;
       try {
         reply = await this.o.api(path, inst.token, body, query);
-        if ((this.o.repeatAgentCallRate ?? 0) > 0 && this.o.rng() < this.o.repeatAgentCallRate!) {
+        // A registration is not repeated: the second one is refused by design (the token is spent).
+        if (inst.registered && (this.o.repeatAgentCallRate ?? 0) > 0 && this.o.rng() < this.o.repeatAgentCallRate!) {
           this.stats.agentCalls += 1;
           this.stats.repeatedCalls += 1;
           reply = await this.o.api(path, inst.token, body, query);
         }
       } catch {
         reply = { status: 503, body: {} };
+      }
+      if (reply.status === 200 && typeof reply.body?.session === 'string') {
+        inst.token = reply.body.session;
+        inst.registered = true;
       }
       if (reply.status < 500 && reply.status !== 408 && reply.status !== 429) return reply;
       this.stats.agentErrors += 1;
@@ -439,7 +459,7 @@ export class SimCloud implements ComputeProvider {
   private async runAgent(inst: SimInstance): Promise<void> {
     let ready: Record<string, unknown> | undefined;
     while (!ready) {
-      const r = await this.call(inst, '/agent/register', { ip: inst.ip });
+      const r = await this.call(inst, '/agent/register', inst.registered ? { ip: inst.ip } : { ip: inst.ip, identity: { kind: 'local', secret: inst.identity } });
       if (!r || r.status !== 200) return this.agentGone(inst, r);
       if (r.body.state === 'READY') ready = r.body;
       else await this.sleep(inst, Number(r.body.retryAfterMs ?? 300));

@@ -101,7 +101,10 @@ export interface NodeRecord {
   instanceId: string;
   ip?: string;
   phase: NodePhase;
+  /** When the node registered: proved its identity with its bootstrap token, which that spends. */
   registeredAt?: number;
+  /** The instance the identity proof named (equal to instanceId), kept for the controller log. */
+  verifiedInstanceId?: string;
   lastHeartbeatAt?: number;
   setupExitCode?: number;
   runExitCode?: number;

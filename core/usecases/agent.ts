@@ -1,13 +1,19 @@
-// The node agent's side of the API (agent/PROTOCOL.md). Each call is authorized by a token scoped to
-// one (job, task, attempt, node); every answer is computed from the stored attempt, so a repeated or
-// late call is harmless, and a call for an attempt that has ENDED is refused (410 Gone).
+// The node agent's side of the API (agent/PROTOCOL.md). Each call is authorized by a credential
+// scoped to one (job, task, attempt, node); every answer is computed from the stored attempt, so a
+// repeated or late call is harmless, and a call for an attempt that has ENDED is refused (410 Gone).
+//
+// Registration (docs/security.md "Nodes and agents"): the bootstrap token from user data is accepted
+// once, by `bindNode`, together with an identity proof the node's cloud signed for the very instance
+// the attempt launched for that rank. Binding spends the token and hands out a short-lived session
+// credential (renewed by heartbeats and registration polls); every other call takes only that.
 
 import type { AttemptRecord, JobRecord, NodeRecord } from '../job/records.ts';
 import { isTerminal } from '../job/status.ts';
 import { transitionTask } from '../job/transitions.ts';
-import { ConflictError, NotFoundError } from '../errors.ts';
+import { AuthError, ConflictError, NotFoundError } from '../errors.ts';
+import type { NodeIdentityProof } from '../ports.ts';
 import type { AgentClaim } from './agent-token.ts';
-import type { Deps } from './deps.ts';
+import { DEFAULT_MAX_LOG_BYTES_PER_NODE, DEFAULT_SESSION_SECONDS, providerFor, type Deps } from './deps.ts';
 import { mutateJob } from './mutate.ts';
 import { recordOutcome, signalWait, markLost } from './workflow-steps.ts';
 import { taskEnvironment } from './task-env.ts';
@@ -69,11 +75,56 @@ async function launchInFlight(deps: Deps, c: AgentClaim): Promise<boolean> {
   return job.currentTask === c.task && t !== undefined && t.attempt === c.attempt && !isTerminal(t.status);
 }
 
+/** A session credential for the claim, valid for the deployment's session lifetime from now. */
+export function issueSession(deps: Deps, c: AgentClaim): { session: string; sessionExpiresAt: number } {
+  const sessionExpiresAt = deps.clock.now() + (deps.settings.sessionSeconds ?? DEFAULT_SESSION_SECONDS) * 1000;
+  return { session: deps.agentTokens.session(c, sessionExpiresAt), sessionExpiresAt };
+}
+
+export type BindReply = RegisterReply & { session?: string; sessionExpiresAt?: number };
+
+/**
+ * Registration with the bootstrap token: checks the identity proof with the attempt's cloud, checks
+ * it names the instance launched for this rank, records the registration (once: a second one is
+ * refused, so the token in user data is spent), and answers like `register` plus a session
+ * credential. While the attempt record is not written yet (a fast boot racing the launch step) the
+ * answer is WAIT without a session and nothing is recorded: the node asks again with the same token.
+ */
+export async function bindNode(deps: Deps, c: AgentClaim, proof: NodeIdentityProof, body: { ip?: string }): Promise<BindReply> {
+  const where = `node ${c.node} of attempt ${c.job}/${c.task}/${c.attempt}`;
+  const found = await deps.store.getAttempt(c.job, c.task, c.attempt);
+  if (!found) {
+    if (await launchInFlight(deps, c)) return { state: 'WAIT', retryAfterMs: 300 };
+    throw new AttemptGoneError(`attempt ${c.job}/${c.task}/${c.attempt} is over`);
+  }
+  if (found.state === 'ENDED' || c.node >= found.nodes.length) throw new AttemptGoneError(`attempt ${c.job}/${c.task}/${c.attempt} is over`);
+  if (found.nodes[c.node].registeredAt !== undefined) throw new AuthError(`${where} is already registered: its bootstrap token is spent`);
+  const provider = providerFor(deps, found.candidate.cloud);
+  if (!provider.verifyIdentity) throw new AuthError(`cloud ${found.candidate.cloud} cannot verify node identities, so no node of it may register`);
+  const identity = await provider.verifyIdentity(proof);
+  const expected = found.nodes[c.node].instanceId;
+  if (identity.instanceId !== expected) throw new AuthError(`the identity presented is instance ${identity.instanceId}, but ${where} is instance ${expected}`);
+  const now = deps.clock.now();
+  await mutateAttempt(deps, c, (x) => {
+    const n = x.nodes[c.node];
+    // Conditional on the version read: of two concurrent registrations exactly one records.
+    if (n.registeredAt !== undefined) throw new AuthError(`${where} is already registered: its bootstrap token is spent`);
+    return withNode(x, c.node, { registeredAt: now, lastHeartbeatAt: now, verifiedInstanceId: identity.instanceId, ip: body.ip || n.ip, phase: 'REGISTERED' });
+  });
+  const reply = await rendezvous(deps, c);
+  return { ...reply, ...issueSession(deps, c) };
+}
+
+/**
+ * Registration poll (session credential): WAIT until every node of the attempt registered, then
+ * READY with the task (its secrets go only to holders of this node's session, i.e. the instance
+ * that proved its identity). A node never bound through `bindNode` is recorded here as registered
+ * (the use-case level callers of tests and the simulator); the API reaches this only with a session.
+ */
 export async function register(deps: Deps, c: AgentClaim, body: { ip?: string }): Promise<RegisterReply> {
   const now = deps.clock.now();
-  let a: AttemptRecord;
   try {
-    a = await mutateAttempt(deps, c, (x) => {
+    await mutateAttempt(deps, c, (x) => {
       const n = x.nodes[c.node];
       if (n.registeredAt) return null;
       return withNode(x, c.node, { registeredAt: now, lastHeartbeatAt: now, ip: body.ip || n.ip, phase: 'REGISTERED' });
@@ -85,6 +136,13 @@ export async function register(deps: Deps, c: AgentClaim, body: { ip?: string })
     }
     throw err;
   }
+  return rendezvous(deps, c);
+}
+
+/** The multi-node rendezvous: moves the attempt to RUNNING once every node registered. */
+async function rendezvous(deps: Deps, c: AgentClaim): Promise<RegisterReply> {
+  const now = deps.clock.now();
+  let a = await liveAttempt(deps, c);
   if (a.state === 'PROVISIONING' && a.nodes.every((n) => n.registeredAt)) {
     a = await mutateAttempt(deps, c, (x) => (x.state === 'PROVISIONING' ? { ...x, state: 'RUNNING', runningAt: now } : null));
     const { job } = await mutateJob(deps, c.job, (j) => {
@@ -144,7 +202,8 @@ async function fileUrls(deps: Deps, job: JobRecord, task: number, cloud: string)
   return out;
 }
 
-export async function heartbeat(deps: Deps, c: AgentClaim, _body: { phase?: string }): Promise<{ action: 'CONTINUE' | 'CANCEL' }> {
+/** A heartbeat: CONTINUE comes with a renewed session credential (the node's one way to keep one). */
+export async function heartbeat(deps: Deps, c: AgentClaim, _body: { phase?: string }): Promise<{ action: 'CONTINUE' | 'CANCEL'; session?: string; sessionExpiresAt?: number }> {
   const now = deps.clock.now();
   const a = await deps.store.recordHeartbeat(c.job, c.task, c.attempt, c.node, now);
   if (!a) throw new AttemptGoneError(`attempt ${c.job}/${c.task}/${c.attempt} is over`);
@@ -162,14 +221,28 @@ export async function heartbeat(deps: Deps, c: AgentClaim, _body: { phase?: stri
       if ((err as Error).name !== 'TokenGoneError') throw err;
     }
   }
-  return { action: 'CONTINUE' };
+  return { action: 'CONTINUE', ...issueSession(deps, c) };
 }
 
+/**
+ * Stores one chunk of a node's log at `offset`. A chunk is written once: re-sending the same bytes
+ * at the same offset (a retry after an unknown outcome) is answered as stored, different bytes at a
+ * stored offset are refused (ConflictError), so nobody holding the session can rewrite what was
+ * shipped. Chunks are at most logChunkBytes, and a node's log ends at maxLogBytesPerNode.
+ */
 export async function shipLogs(deps: Deps, c: AgentClaim, offset: number, bytes: Uint8Array): Promise<{ nextOffset: number }> {
-  if (!Number.isInteger(offset) || offset < 0) throw new RangeError(`offset must be a non-negative integer, got ${offset}`);
-  if (bytes.length > deps.settings.logChunkBytes * 2) throw new RangeError(`log chunk of ${bytes.length} bytes exceeds the limit of ${deps.settings.logChunkBytes}`);
+  const maxLog = deps.settings.maxLogBytesPerNode ?? DEFAULT_MAX_LOG_BYTES_PER_NODE;
+  if (!Number.isSafeInteger(offset) || offset < 0) throw new RangeError(`offset must be a non-negative integer, got ${offset}`);
+  if (bytes.length > deps.settings.logChunkBytes) throw new RangeError(`log chunk of ${bytes.length} bytes exceeds the limit of ${deps.settings.logChunkBytes} (logChunkBytes)`);
+  if (offset + bytes.length > maxLog) throw new RangeError(`log offset ${offset} + ${bytes.length} bytes passes the per-node log limit of ${maxLog} bytes`);
   await liveAttempt(deps, c);
-  if (bytes.length) await deps.objects.put(logKey(c.job, c.task, c.attempt, c.node, offset), bytes, 'application/octet-stream');
+  if (bytes.length) {
+    const key = logKey(c.job, c.task, c.attempt, c.node, offset);
+    // Read, then write: only concurrent posts of one node's own session could race between the two.
+    const existing = await deps.objects.get(key);
+    if (!existing) await deps.objects.put(key, bytes, 'application/octet-stream');
+    else if (!Buffer.from(existing).equals(Buffer.from(bytes))) throw new ConflictError(`log offset ${offset} of node ${c.node} is already stored with other bytes; a chunk is written once`);
+  }
   return { nextOffset: offset + bytes.length };
 }
 

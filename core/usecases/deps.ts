@@ -56,7 +56,19 @@ export interface Settings {
    * work (they also save when a phase ends, on an interruption notice and when they stop). Default 30.
    */
   mountSaveSeconds?: number;
+  /**
+   * How long an agent's session credential lives (docs/security.md "Nodes and agents"); renewed by
+   * every heartbeat and registration poll. Default DEFAULT_SESSION_SECONDS.
+   */
+  sessionSeconds?: number;
+  /** Highest byte offset a node's log may reach (offset + chunk). Default DEFAULT_MAX_LOG_BYTES_PER_NODE. */
+  maxLogBytesPerNode?: number;
 }
+
+/** 15 minutes: well beyond a heartbeat interval plus the agent's retry patience for a restarting API. */
+export const DEFAULT_SESSION_SECONDS = 900;
+/** 16 GiB of one node's combined setup+run output. */
+export const DEFAULT_MAX_LOG_BYTES_PER_NODE = 16 * 1024 ** 3;
 
 export interface Deps {
   store: JobStore;

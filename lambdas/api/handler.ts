@@ -8,8 +8,9 @@ import { submitJobs, type LaunchOverrideFlags } from '../../core/usecases/submit
 import { queue, getJob, controllerLog, jobLogs } from '../../core/usecases/read.ts';
 import { cancelJobs, activeJobIds } from '../../core/usecases/cancel.ts';
 import { issueUpload } from '../../core/usecases/uploads.ts';
-import { register, heartbeat, shipLogs, reportExit, reportInterrupted, AttemptGoneError } from '../../core/usecases/agent.ts';
-import type { AgentClaim } from '../../core/usecases/agent-token.ts';
+import { z } from 'zod';
+import { register, bindNode, issueSession, heartbeat, shipLogs, reportExit, reportInterrupted, AttemptGoneError } from '../../core/usecases/agent.ts';
+import type { AgentClaim, AgentCredential } from '../../core/usecases/agent-token.ts';
 import { TASK_STATUSES, type TaskStatus } from '../../core/job/status.ts';
 import { AuthError, ConflictError, NotFoundError, SpecError, ValidationError } from '../../core/errors.ts';
 import { agentScript } from '../../agent/script.ts';
@@ -71,12 +72,38 @@ function statusesParam(value: string | undefined): TaskStatus[] | undefined {
   return out as TaskStatus[];
 }
 
-function agentClaim(deps: Deps, event: APIGatewayProxyEventV2): AgentClaim {
+/** The agent credential of a request (agent/PROTOCOL.md "Credentials"), or AuthError. */
+function agentCredential(deps: Deps, event: APIGatewayProxyEventV2): AgentCredential {
   const auth = event.headers?.authorization ?? event.headers?.Authorization ?? '';
   const m = /^Bearer\s+(\S+)$/.exec(auth);
-  const claim = m ? deps.agentTokens.verify(m[1]) : undefined;
-  if (!claim) throw new AuthError('missing or invalid agent token');
-  return claim;
+  if (!m) throw new AuthError('missing agent credential: send Authorization: Bearer <token>');
+  const cred = deps.agentTokens.verify(m[1], deps.clock.now());
+  if (!cred) throw new AuthError('invalid or expired agent credential');
+  return cred;
+}
+
+/** Every agent route but registration takes only a session credential. */
+function agentSession(deps: Deps, event: APIGatewayProxyEventV2): AgentClaim {
+  const cred = agentCredential(deps, event);
+  if (cred.use !== 'session') throw new AuthError('a bootstrap token is accepted only by POST /agent/register (with the node identity); use the session credential it answers');
+  return cred.claim;
+}
+
+const identityProofSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('aws'), document: z.string().min(1).max(16384), signature: z.string().min(1).max(4096) }).strict(),
+  z.object({ kind: z.literal('gcp'), token: z.string().min(1).max(8192) }).strict(),
+  z.object({ kind: z.literal('local'), secret: z.string().min(1).max(512) }).strict(),
+]);
+const registerBodySchema = z.object({ ip: z.string().max(64).optional(), identity: identityProofSchema.optional() });
+const heartbeatBodySchema = z.object({ phase: z.enum(['SETUP', 'RUN', 'WAIT']) });
+const interruptedBodySchema = z.object({ reason: z.string().max(4096).optional() });
+
+/** Parses an agent body with its schema; ValidationError naming the route and the first bad field. */
+function agentBody<T>(schema: z.ZodType<T>, event: APIGatewayProxyEventV2, route: string): T {
+  const r = schema.safeParse(bodyJson(event));
+  if (r.success) return r.data;
+  const issue = r.error.issues[0];
+  throw new ValidationError(`${route}: ${issue.path.length ? issue.path.join('.') : 'body'}: ${issue.message}`, r.error.issues);
 }
 
 function stringMap(v: unknown, name: string): Record<string, string> | undefined {
@@ -187,20 +214,33 @@ export function createHandler(deps: Deps, opts: ApiOptions = {}) {
       },
     },
     {
-      method: 'GET', pattern: /^\/agent\/agent\.sh$/, run: async () => ({ statusCode: 200, headers: { 'content-type': 'text/x-shellscript' }, body: await agentScript() }),
+      // The agent itself is no secret; a credential of either kind is asked so that the route, like
+      // every agent route, answers only nodes of this deployment.
+      method: 'GET', pattern: /^\/agent\/agent\.sh$/, run: async (e) => {
+        agentCredential(deps, e);
+        return { statusCode: 200, headers: { 'content-type': 'text/x-shellscript' }, body: await agentScript() };
+      },
     },
     {
       method: 'POST', pattern: /^\/agent\/register$/, run: async (e) => {
-        const reply = await register(deps, agentClaim(deps, e), bodyJson(e) as { ip?: string });
+        const cred = agentCredential(deps, e);
+        const b = agentBody(registerBodySchema, e, 'register');
+        let reply;
+        if (cred.use === 'bootstrap') {
+          if (!b.identity) throw new AuthError('register with a bootstrap token needs the node identity (identity: {kind: aws|gcp|local, …})');
+          reply = await bindNode(deps, cred.claim, b.identity, b);
+        } else {
+          reply = { ...(await register(deps, cred.claim, b)), ...issueSession(deps, cred.claim) };
+        }
         // The agent asks for the line-oriented text form: images have no JSON parser.
         if (e.queryStringParameters?.format === 'text') return { statusCode: 200, headers: { 'content-type': 'text/plain' }, body: encodeRegisterReplyText(reply) };
         return json(200, reply);
       },
     },
-    { method: 'POST', pattern: /^\/agent\/heartbeat$/, run: async (e) => json(200, await heartbeat(deps, agentClaim(deps, e), bodyJson(e))) },
+    { method: 'POST', pattern: /^\/agent\/heartbeat$/, run: async (e) => json(200, await heartbeat(deps, agentSession(deps, e), agentBody(heartbeatBodySchema, e, 'heartbeat'))) },
     {
       method: 'POST', pattern: /^\/agent\/logs$/, run: async (e) => {
-        const claim = agentClaim(deps, e);
+        const claim = agentSession(deps, e);
         const offset = intParam(e.queryStringParameters?.offset, 'offset');
         if (offset === undefined) throw new ValidationError('offset query parameter is required');
         return json(200, await shipLogs(deps, claim, offset, bodyBytes(e)));
@@ -208,7 +248,7 @@ export function createHandler(deps: Deps, opts: ApiOptions = {}) {
     },
     {
       method: 'POST', pattern: /^\/agent\/exit$/, run: async (e) => {
-        const claim = agentClaim(deps, e);
+        const claim = agentSession(deps, e);
         const b = bodyJson(e);
         const phase = String(b.phase ?? '').toUpperCase();
         const exitCode = Number(b.exitCode);
@@ -216,7 +256,7 @@ export function createHandler(deps: Deps, opts: ApiOptions = {}) {
         return json(200, await reportExit(deps, claim, { phase, exitCode }));
       },
     },
-    { method: 'POST', pattern: /^\/agent\/interrupted$/, run: async (e) => json(200, await reportInterrupted(deps, agentClaim(deps, e), bodyJson(e) as { reason?: string })) },
+    { method: 'POST', pattern: /^\/agent\/interrupted$/, run: async (e) => json(200, await reportInterrupted(deps, agentSession(deps, e), agentBody(interruptedBodySchema, e, 'interrupted'))) },
   ];
 
   return async function handler(event: APIGatewayProxyEventV2): Promise<Result> {

@@ -80,25 +80,26 @@ describe('agent routes: the scoped token', () => {
   it('a token for job A works for A, is refused for B (tampered claim, other key), and gets 410 once its attempt ended', async () => {
     await runningJob(501);
     await runningJob(502);
-    const tokenA = d.deps.agentTokens.sign({ job: 501, task: 0, attempt: 1, node: 0 });
+    const exp = Date.now() + 600_000;
+    const tokenA = d.deps.agentTokens.session({ job: 501, task: 0, attempt: 1, node: 0 }, exp);
     const ok = await api(request('POST', '/agent/heartbeat', { token: tokenA, body: { phase: 'RUN' } }));
     expect(ok.statusCode).toBe(200);
-    expect(json(ok)).toEqual({ action: 'CONTINUE' });
+    expect(json(ok)).toMatchObject({ action: 'CONTINUE', session: expect.any(String) });
     expect((await d.deps.store.getAttempt(501, 0, 1))!.nodes[0]!.lastHeartbeatAt).toBeGreaterThan(0);
 
     // A's signature on a claim for job B: refused, and B's attempt is untouched.
     const [, sigA] = tokenA.split('.');
-    const claimB = Buffer.from(JSON.stringify([502, 0, 1, 0])).toString('base64url');
+    const claimB = Buffer.from(JSON.stringify(['s', [502, 0, 1, 0], exp])).toString('base64url');
     const forged = await api(request('POST', '/agent/heartbeat', { token: `${claimB}.${sigA}`, body: { phase: 'RUN' } }));
     expect(forged.statusCode).toBe(401);
     expect((await d.deps.store.getAttempt(502, 0, 1))!.nodes[0]!.lastHeartbeatAt).toBeUndefined();
     // A well-formed token for B signed with another deployment's key: refused.
-    const otherKey = hmacAgentTokens('another-deployment-key-0123456789abcdef').sign({ job: 502, task: 0, attempt: 1, node: 0 });
+    const otherKey = hmacAgentTokens('another-deployment-key-0123456789abcdef').session({ job: 502, task: 0, attempt: 1, node: 0 }, exp);
     expect((await api(request('POST', '/agent/heartbeat', { token: otherKey, body: { phase: 'RUN' } }))).statusCode).toBe(401);
     expect((await api(request('POST', '/agent/heartbeat', { body: { phase: 'RUN' } }))).statusCode).toBe(401);
 
     // The token was signed with the key stored in Secrets Manager (what the workflow function signs with).
-    expect(hmacAgentTokens(d.agentKey).verify(tokenA)).toEqual({ job: 501, task: 0, attempt: 1, node: 0 });
+    expect(hmacAgentTokens(d.agentKey).verify(tokenA, Date.now())).toEqual({ use: 'session', claim: { job: 501, task: 0, attempt: 1, node: 0 }, expiresAt: exp });
 
     // Attempt 1 of A ends: every agent route answers 410 Gone for its token.
     const a = (await d.deps.store.getAttempt(501, 0, 1))!;
@@ -113,24 +114,28 @@ describe('agent routes: the scoped token', () => {
       expect({ path, status: r.statusCode }).toEqual({ path, status: 410 });
     }
     // A validly signed token for an attempt that does not exist is refused the same way.
-    const tokenA2 = d.deps.agentTokens.sign({ job: 501, task: 0, attempt: 2, node: 0 });
+    const tokenA2 = d.deps.agentTokens.session({ job: 501, task: 0, attempt: 2, node: 0 }, exp);
     expect((await api(request('POST', '/agent/heartbeat', { token: tokenA2, body: { phase: 'RUN' } }))).statusCode).toBe(410);
   });
 
   it('a node that registers while its attempt is still being launched (no attempt record yet) is told to wait, not that it is gone', async () => {
     // launch() has written attempt 1 on the task and called the provider; the record comes when it returns.
     await d.deps.store.putJob(makeJobRecord({ jobId: 503, status: 'STARTING', slot: 'LAUNCHING', tasks: [makeTaskState({ status: 'STARTING', attempt: 1 })] }), null);
-    const token = d.deps.agentTokens.sign({ job: 503, task: 0, attempt: 1, node: 0 });
-    const early = await api(request('POST', '/agent/register', { token, body: { ip: '10.0.0.7' } }));
+    const bootstrap = d.deps.agentTokens.sign({ job: 503, task: 0, attempt: 1, node: 0 });
+    const identity = { kind: 'aws', document: Buffer.from('{}').toString('base64'), signature: 'c2ln' };
+    const early = await api(request('POST', '/agent/register', { token: bootstrap, body: { ip: '10.0.0.7', identity } }));
     expect(early.statusCode).toBe(200);
     expect(json(early)).toEqual({ state: 'WAIT', retryAfterMs: 300 });
-    // The record arrives (two nodes): the same call now registers node 0, which waits for node 1.
+    // The record arrives (two nodes): registering now needs a real identity (this one is not AWS-signed) ...
     await d.deps.store.putAttempt(makeAttemptRecord({ jobId: 503, attempt: 1, nodes: [makeNode(0), makeNode(1)] }), null);
+    expect((await api(request('POST', '/agent/register', { token: bootstrap, body: { ip: '10.0.0.7', identity } }))).statusCode).toBe(401);
+    // ... and a registered node's poll (session) waits for node 1.
+    const token = d.deps.agentTokens.session({ job: 503, task: 0, attempt: 1, node: 0 }, Date.now() + 600_000);
     expect(json(await api(request('POST', '/agent/register', { token, body: { ip: '10.0.0.7' } })))).toMatchObject({ state: 'WAIT' });
     expect((await d.deps.store.getAttempt(503, 0, 1))!.nodes[0]!.registeredAt).toBeGreaterThan(0);
     // A token for an attempt the task is not on (an older one, or one never launched) is gone.
     const stale = d.deps.agentTokens.sign({ job: 503, task: 0, attempt: 2, node: 0 });
-    expect((await api(request('POST', '/agent/register', { token: stale, body: {} }))).statusCode).toBe(410);
+    expect((await api(request('POST', '/agent/register', { token: stale, body: { identity } }))).statusCode).toBe(410);
   });
 });
 

@@ -218,7 +218,7 @@ describe('createAwsDeps (SDK mocked at its boundary)', () => {
     expect(secrets.commandCalls(GetSecretValueCommand)[0]!.args[0].input).toEqual({ SecretId: BASE.AGENT_KEY_SECRET_ARN });
     const token = a.agentTokens.sign({ job: 1, task: 0, attempt: 1, node: 0 });
     const { hmacAgentTokens } = await import('../../core/usecases/agent-token.ts');
-    expect(hmacAgentTokens(KEY).verify(token)).toEqual({ job: 1, task: 0, attempt: 1, node: 0 });
+    expect(hmacAgentTokens(KEY).verify(token, Date.now())).toEqual({ use: 'bootstrap', claim: { job: 1, task: 0, attempt: 1, node: 0 } });
     expect(Object.keys(a.providers)).toEqual(['aws']);
     expect(a.settings.deployment).toBe('prod');
   });

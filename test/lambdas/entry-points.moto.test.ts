@@ -59,9 +59,9 @@ describe('Lambda entry points from the environment', () => {
     expect(queue.statusCode).toBe(200);
     expect(JSON.parse(String(queue.body)).jobs.length).toBeGreaterThanOrEqual(1);
     // Signed with the SSM key: valid signature, but no such attempt → 410; another key → 401.
-    const good = hmacAgentTokens(d.agentKey).sign({ job: 424242, task: 0, attempt: 1, node: 0 });
+    const good = hmacAgentTokens(d.agentKey).session({ job: 424242, task: 0, attempt: 1, node: 0 }, Date.now() + 600_000);
     expect((await handler(event('POST', '/agent/heartbeat', good))).statusCode).toBe(410);
-    const bad = hmacAgentTokens('x'.repeat(40)).sign({ job: 424242, task: 0, attempt: 1, node: 0 });
+    const bad = hmacAgentTokens('x'.repeat(40)).session({ job: 424242, task: 0, attempt: 1, node: 0 }, Date.now() + 600_000);
     expect((await handler(event('POST', '/agent/heartbeat', bad))).statusCode).toBe(401);
   });
 });
