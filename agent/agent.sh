@@ -6,7 +6,8 @@
 set -o pipefail
 
 API=${SKYLESS_API_URL:?SKYLESS_API_URL is not set}
-TOKEN=${SKYLESS_AGENT_TOKEN:?SKYLESS_AGENT_TOKEN is not set}
+TOKEN=${SKYLESS_AGENT_TOKEN:?SKYLESS_AGENT_TOKEN is not set} # one-time bootstrap token: registration spends it
+unset SKYLESS_AGENT_TOKEN
 CLOUD=${SKYLESS_CLOUD:-local}
 WORK=${SKYLESS_WORK_DIR:-$HOME/skyless}
 PATIENCE=${SKYLESS_API_PATIENCE_SECONDS:-600}
@@ -17,6 +18,7 @@ SAVE=30            # seconds between saves of saved mounts (the register reply's
 CHUNK=1048576
 ST=$WORK/.agent    # the agent's own state; the user's files live beside it, never in it
 LOG=$ST/output.log # combined setup+run output, shipped by byte offset
+SESSION=$ST/session # the newest session credential (registration answers it, heartbeats renew it)
 CT='Content-Type: application/json'
 UPID=              # process group (= session) of the running user command, main process only
 
@@ -33,6 +35,16 @@ unb64() { B64=$(printf '%s' "$1" | base64 -d; echo x); B64=${B64%x}; }
 nap() { sleep "$1" & NAP=$!; wait $NAP; }
 nap_ms() { local ms=$1; [[ $ms =~ ^[0-9]+$ ]] || ms=1000; nap "$((ms / 1000)).$(printf %03d $((ms % 1000)))"; }
 
+# The credential of the next call: the session once registered (read from its file, since every
+# helper process shares it), the bootstrap token before.
+cred() { if [ -s "$SESSION" ]; then cat "$SESSION"; else printf '%s' "$TOKEN"; fi; }
+# keep_session TOKEN: stores a session credential the API answered (atomically: helpers read it).
+keep_session() {
+  local t="$SESSION.$BASHPID"
+  [[ $1 =~ ^[A-Za-z0-9_.-]+$ ]] || return 0
+  (umask 077; printf '%s' "$1" >"$t") && mv -f "$t" "$SESSION"
+}
+
 # api METHOD PATH [curl args]: sets BODY; 0 on 2xx, 1 on a 4xx other than 410. 5xx, 408, 429 and
 # connection failures are retried with back-off for up to PATIENCE seconds, then the node gives up.
 # 410 means the attempt has ended.
@@ -41,7 +53,7 @@ api() {
   shift 2
   t0=$(date +%s)
   while :; do
-    out=$(curl -sS -X "$m" -H "Authorization: Bearer $TOKEN" --connect-timeout 5 --max-time 60 \
+    out=$(curl -sS -X "$m" -H "Authorization: Bearer $(cred)" --connect-timeout 5 --max-time 60 \
       -w '\n%{http_code}' "$@" "$API$p") || out=$'\n000'
     code=${out##*$'\n'} BODY=${out%$'\n'*}
     case $code in
@@ -112,8 +124,10 @@ helper() { trap 'kill $NAP 2>/dev/null; exit 0' TERM; "$@"; }
 
 beat() {
   while :; do
-    if api POST /agent/heartbeat -H "$CT" -d "{\"phase\":\"$(cat "$ST/phase")\"}" &&
-      [ "$(jfield action)" = CANCEL ]; then abort cancel; fi
+    if api POST /agent/heartbeat -H "$CT" -d "{\"phase\":\"$(cat "$ST/phase")\"}"; then
+      [ "$(jfield action)" = CANCEL ] && abort cancel
+      keep_session "$(jfield session)"
+    fi
     nap "$HB"
   done
 }
@@ -151,6 +165,23 @@ imds() { # AWS IMDSv2
     curl -sf -m 2 -H "X-aws-ec2-metadata-token: $t" "${MD:-http://169.254.169.254}/latest/$1"
 }
 gce() { curl -sf -m 2 -H 'Metadata-Flavor: Google' "${MD:-http://metadata.google.internal}/computeMetadata/v1/$1"; }
+
+# The node's identity proof for registration (PROTOCOL.md "Credentials"), as a JSON object; nothing
+# when the cloud gives none (the API then refuses the registration, naming why).
+identity() {
+  local doc sig tok sec
+  case $CLOUD in
+    aws) # the document's exact bytes (base64) and AWS's RSA signature of them, from IMDSv2
+      doc=$(imds dynamic/instance-identity/document | base64 -w0) && sig=$(imds dynamic/instance-identity/signature | tr -d '\n') &&
+        [ -n "$doc" ] && [[ $sig =~ ^[A-Za-z0-9+/=]+$ ]] && printf '{"kind":"aws","document":"%s","signature":"%s"}' "$doc" "$sig" ;;
+    gcp) # a Google-signed JWT for this VM, audience = the API
+      tok=$(curl -sf -m 5 -G -H 'Metadata-Flavor: Google' --data-urlencode "audience=$API" --data-urlencode format=full \
+        "${MD:-http://metadata.google.internal}/computeMetadata/v1/instance/service-accounts/default/identity") &&
+        [[ $tok =~ ^[A-Za-z0-9_.-]+$ ]] && printf '{"kind":"gcp","token":"%s"}' "$tok" ;;
+    local) # the secret the local provider gave this instance's process alone
+      [ -r "${SKYLESS_IDENTITY_FILE:-}" ] && sec=$(cat "$SKYLESS_IDENTITY_FILE") && printf '{"kind":"local","secret":"%s"}' "$(jstr "$sec")" ;;
+  esac
+}
 
 watch() { # the cloud's interruption notice, reported once
   local r
@@ -278,7 +309,7 @@ files() { # workdir and file mounts; output goes to the log
 # user PHASE: runs the phase's script as the user's command; RC = its exit code.
 user() {
   (
-    unset SKYLESS_AGENT_TOKEN
+    unset SKYLESS_AGENT_TOKEN SKYLESS_IDENTITY_FILE
     i=0
     while [ $i -lt ${#EN[@]} ]; do export "${EN[i]}=${EV[i]}"; i=$((i + 1)); done
     [ "$1" = setup ] && export SKYPILOT_SETUP_NODE_RANK=$RANK
@@ -305,9 +336,18 @@ rm -f "$ST/abort"
 echo WAIT >"$ST/phase"
 
 IP=$(node_ip)
+rm -f "$SESSION"
 say "registering at $API as $IP"
+# With the bootstrap token and the identity proof until a session is answered (once: the API refuses
+# a second registration), then with the session while other nodes are still registering.
 while :; do
-  api POST '/agent/register?format=text' -H "$CT" -d "{\"ip\":\"$IP\"}" || abort "registration refused"
+  if [ -s "$SESSION" ]; then REG="{\"ip\":\"$IP\"}"; else
+    ID=$(identity) || ID=
+    [ -n "$ID" ] || say "no identity proof from the $CLOUD metadata; registering without one"
+    REG="{\"ip\":\"$IP\"${ID:+,\"identity\":$ID}}"
+  fi
+  api POST '/agent/register?format=text' -H "$CT" -d "$REG" || abort "registration refused"
+  keep_session "$(tfield session)"
   [ "$(tfield state)" = READY ] && break
   nap_ms "$(tfield retryAfterMs)"
 done

@@ -59,10 +59,19 @@ export interface NodeActivity {
   /** Offsets re-posted with different bytes (must stay empty). */
   logConflicts: number[];
   interrupted: string[];
+  /** The identity proof the node registered with (undefined: it sent none). */
+  identity?: Record<string, unknown>;
+  /** Registrations refused because the bootstrap token was already spent. */
+  spentTokenCalls: number;
+  /** Calls of routes other than register made with the bootstrap token (must stay 0). */
+  bootstrapMisuse: number;
+  /** Session credentials handed out (registration, then each CONTINUE heartbeat). */
+  sessionsIssued: number;
 }
 
 interface NodeState extends NodeActivity {
   chunks: Map<number, Buffer>;
+  sessions: Set<string>;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -98,7 +107,11 @@ export class AgentApiDouble {
       logPosts: [],
       logConflicts: [],
       interrupted: [],
+      spentTokenCalls: 0,
+      bootstrapMisuse: 0,
+      sessionsIssued: 0,
       chunks: new Map(),
+      sessions: new Set(),
     }));
     this.server = this.createServer();
   }
@@ -225,20 +238,39 @@ export class AgentApiDouble {
     if (!url.pathname.startsWith('/agent/')) return reply(res, 404, { error: `no route ${route}` });
     if (Date.now() < this.unavailableUntil) return reply(res, 503, { error: 'control plane restarting' });
 
+    // Credentials (PROTOCOL.md): a node's bootstrap token registers it once; everything else takes
+    // one of the session credentials handed out to that node.
     const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
-    const rank = token === undefined ? -1 : this.tokens.indexOf(token);
+    const bootstrapRank = token === undefined ? -1 : this.tokens.indexOf(token);
+    const sessionRank = token === undefined ? -1 : this.nodes.findIndex((n) => n.sessions.has(token));
+    const rank = bootstrapRank >= 0 ? bootstrapRank : sessionRank;
     if (rank < 0) return reply(res, 401, { error: 'missing or unknown agent token' });
     if (this.ended) return reply(res, 410, { error: 'attempt ended' });
     const node = this.nodes[rank];
     const json = () => (body.length ? JSON.parse(body.toString('utf8')) : {});
+    const newSession = () => {
+      const session = `double-session-${randomBytes(12).toString('hex')}-${rank}`;
+      node.sessions.add(session);
+      node.sessionsIssued++;
+      return session;
+    };
+    if (bootstrapRank >= 0 && route !== 'POST /agent/register' && route !== 'GET /agent/agent.sh') {
+      node.bootstrapMisuse++;
+      return reply(res, 401, { error: 'a bootstrap token is accepted only by POST /agent/register' });
+    }
 
     switch (route) {
       case 'POST /agent/register': {
-        const { ip } = json() as { ip?: unknown };
+        const { ip, identity } = json() as { ip?: unknown; identity?: Record<string, unknown> };
         if (typeof ip !== 'string' || ip === '') return reply(res, 400, { error: 'register: ip must be a non-empty string' });
+        if (bootstrapRank >= 0 && node.sessions.size > 0) {
+          node.spentTokenCalls++;
+          return reply(res, 401, { error: 'register: this bootstrap token is spent' });
+        }
         node.registerCalls++;
+        if (bootstrapRank >= 0) node.identity = identity;
         node.ip = ip;
-        const registerReply = this.registerReply(rank);
+        const registerReply = { ...this.registerReply(rank), session: newSession(), sessionExpiresAt: Date.now() + 600_000 };
         if (url.searchParams.get('format') === 'text') {
           res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
           return void res.end(encodeRegisterReplyText(registerReply));
@@ -257,7 +289,7 @@ export class AgentApiDouble {
           (this.scenario.cancelAfterMs !== undefined &&
             this.readyAt !== undefined &&
             Date.now() - this.readyAt >= this.scenario.cancelAfterMs);
-        return reply(res, 200, { action: cancelNow ? 'CANCEL' : 'CONTINUE' });
+        return reply(res, 200, cancelNow ? { action: 'CANCEL' } : { action: 'CONTINUE', session: newSession(), sessionExpiresAt: Date.now() + 600_000 });
       }
       case 'POST /agent/logs': {
         const offset = Number(url.searchParams.get('offset'));
@@ -373,7 +405,15 @@ export class AgentApiDouble {
     if (route.startsWith('GET /latest/')) {
       if (req.headers['x-aws-ec2-metadata-token'] !== this.imdsToken) return text(401, 'IMDSv2 token required');
       if (route === 'GET /latest/meta-data/spot/instance-action' && this.spotNotice) return text(200, this.spotNotice);
+      if (route === 'GET /latest/dynamic/instance-identity/document') return text(200, DOUBLE_IDENTITY_DOCUMENT);
+      if (route === 'GET /latest/dynamic/instance-identity/signature') return text(200, DOUBLE_IDENTITY_SIGNATURE);
       return text(404, 'Not Found');
+    }
+    if (route === 'GET /computeMetadata/v1/instance/service-accounts/default/identity') {
+      if (req.headers['metadata-flavor'] !== 'Google') return text(403, 'Metadata-Flavor: Google required');
+      const q = new URL(req.url ?? '/', 'http://double').searchParams;
+      if (q.get('format') !== 'full' || !q.get('audience')) return text(400, 'audience and format=full expected');
+      return text(200, doubleGceIdentityToken(q.get('audience')!));
     }
     if (route === 'GET /computeMetadata/v1/instance/preempted') {
       if (req.headers['metadata-flavor'] !== 'Google') return text(403, 'Metadata-Flavor: Google required');
@@ -381,6 +421,15 @@ export class AgentApiDouble {
     }
     return text(404, 'Not Found');
   }
+}
+
+/** What the double's IMDS serves as the identity document (multi-line, as EC2's is) and its signature. */
+export const DOUBLE_IDENTITY_DOCUMENT = '{\n  "instanceId" : "i-0double0000000001",\n  "region" : "us-east-1",\n  "accountId" : "123456789012"\n}';
+export const DOUBLE_IDENTITY_SIGNATURE = 'ZG91YmxlLXNpZ25hdHVyZQ==\nc2Vjb25kLWxpbmU=';
+/** A stand-in for GCE's identity JWT (three base64url parts), naming the audience it was asked for. */
+export function doubleGceIdentityToken(audience: string): string {
+  const part = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  return `${part({ alg: 'RS256' })}.${part({ aud: audience })}.${Buffer.from('sig').toString('base64url')}`;
 }
 
 function reply(res: http.ServerResponse, status: number, body: unknown): void {
