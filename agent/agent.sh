@@ -37,7 +37,8 @@ nap_ms() { local ms=$1; [[ $ms =~ ^[0-9]+$ ]] || ms=1000; nap "$((ms / 1000)).$(
 
 # The credential of the next call: the session once registered (read from its file, since every
 # helper process shares it), the bootstrap token before.
-cred() { if [ -s "$SESSION" ]; then cat "$SESSION"; else printf '%s' "$TOKEN"; fi; }
+# Sets CRED without forking (the log shipper calls the API often).
+cred() { CRED=$TOKEN; [ -s "$SESSION" ] && { read -r CRED <"$SESSION" || :; }; }
 # keep_session TOKEN: stores a session credential the API answered (atomically: helpers read it).
 keep_session() {
   local t="$SESSION.$BASHPID"
@@ -53,7 +54,8 @@ api() {
   shift 2
   t0=$(date +%s)
   while :; do
-    out=$(curl -sS -X "$m" -H "Authorization: Bearer $(cred)" --connect-timeout 5 --max-time 60 \
+    cred
+    out=$(curl -sS -X "$m" -H "Authorization: Bearer $CRED" --connect-timeout 5 --max-time 60 \
       -w '\n%{http_code}' "$@" "$API$p") || out=$'\n000'
     code=${out##*$'\n'} BODY=${out%$'\n'*}
     case $code in
