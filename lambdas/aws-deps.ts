@@ -84,13 +84,14 @@ export function readAwsRuntimeConfig(env: Env): AwsRuntimeConfig {
     return v ?? '';
   };
   const optional = (name: string): string | undefined => env[name]?.trim() || undefined;
-  const number = (name: string, dflt: number, opts: { integer?: boolean; min?: number } = {}): number => {
+  const number = (name: string, dflt: number, opts: { integer?: boolean; min?: number; max?: number } = {}): number => {
     const raw = env[name]?.trim();
     if (!raw) return dflt;
     const n = Number(raw);
     const min = opts.min ?? 0;
-    if (!Number.isFinite(n) || n < min || (opts.integer && !Number.isInteger(n))) {
-      problems.push(`${name} must be ${opts.integer ? 'an integer' : 'a number'} >= ${min}, got '${raw}'`);
+    const max = opts.max ?? Number.POSITIVE_INFINITY;
+    if (!Number.isFinite(n) || n < min || n > max || (opts.integer && !Number.isInteger(n))) {
+      problems.push(`${name} must be ${opts.integer ? 'an integer' : 'a number'} >= ${min}${Number.isFinite(max) ? ` and <= ${max}` : ''}, got '${raw}'`);
       return dflt;
     }
     return n;
@@ -185,7 +186,8 @@ export function readAwsRuntimeConfig(env: Env): AwsRuntimeConfig {
     maxRunning: number('MAX_RUNNING', AWS_SETTING_DEFAULTS.maxRunning, { integer: true, min: 1 }),
     cyclesPerExecution: number('CYCLES_PER_EXECUTION', AWS_SETTING_DEFAULTS.cyclesPerExecution, { integer: true, min: 1 }),
     candidatesPerLaunchStep: number('CANDIDATES_PER_LAUNCH_STEP', AWS_SETTING_DEFAULTS.candidatesPerLaunchStep, { integer: true, min: 1 }),
-    logChunkBytes: number('LOG_CHUNK_BYTES', AWS_SETTING_DEFAULTS.logChunkBytes, { integer: true, min: 1024 }),
+    // At most 4 MiB: a chunk arrives base64-encoded (4/3) in a Lambda request, which must stay under 6 MB.
+    logChunkBytes: number('LOG_CHUNK_BYTES', AWS_SETTING_DEFAULTS.logChunkBytes, { integer: true, min: 1024, max: 4 * 1024 * 1024 }),
     allowedClouds,
     ...(maxLaunchAttempts !== undefined ? { maxLaunchAttempts } : {}),
   };

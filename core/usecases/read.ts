@@ -80,6 +80,18 @@ function parseLogKey(key: string): Omit<LogChunk, 'text'> | undefined {
 }
 
 /**
+ * Most bytes of log text one page holds, counted as the reply encodes them (JSON string escapes
+ * included: a control byte takes 6). Lambda refuses replies over 6 MB; this leaves room for the rest
+ * of the page and API Gateway's framing. `maxBytes` above it is refused.
+ */
+export const MAX_LOG_PAGE_BYTES = 4 * 1024 * 1024;
+
+/** Bytes `text` takes inside a JSON reply. */
+function encodedBytes(text: string): number {
+  return Buffer.byteLength(JSON.stringify(text), 'utf8');
+}
+
+/**
  * A job's output, oldest first: by task, attempt, node, offset (keys sort that way, zero-padded).
  * Every attempt's output is kept (logs live under their own prefix, never deleted with the job files).
  */
@@ -109,7 +121,10 @@ export async function jobLogs(deps: Deps, jobId: number, q: LogQuery): Promise<L
   // Position: the last offset returned per stream (task/attempt/node). An agent ships a stream's
   // chunks in offset order, one at a time, so everything at or below that offset has been seen.
   const last: Record<string, number> = q.after ? decodePosition(q.after) : {};
-  const max = q.maxBytes ?? 4 * 1024 * 1024;
+  if (q.maxBytes !== undefined && (!Number.isSafeInteger(q.maxBytes) || q.maxBytes < 1 || q.maxBytes > MAX_LOG_PAGE_BYTES)) {
+    throw new RangeError(`maxBytes must be an integer from 1 to ${MAX_LOG_PAGE_BYTES}, got ${q.maxBytes}`);
+  }
+  const max = q.maxBytes ?? MAX_LOG_PAGE_BYTES;
   const chunks: LogChunk[] = [];
   let bytes = 0;
   let truncated = false;
@@ -122,8 +137,23 @@ export async function jobLogs(deps: Deps, jobId: number, q: LogQuery): Promise<L
     }
     const body = await deps.objects.get(o.key);
     if (!body) continue;
-    bytes += body.length;
-    chunks.push({ ...o.parsed, text: Buffer.from(body).toString('utf8') });
+    let text = Buffer.from(body).toString('utf8');
+    let size = encodedBytes(text);
+    if (bytes + size > max && chunks.length) {
+      truncated = true; // the next page starts with this chunk
+      break;
+    }
+    if (size > MAX_LOG_PAGE_BYTES) {
+      // One chunk alone over what a reply can carry (escapes can grow a chunk up to 6 times): keep
+      // its head and say what was left out, rather than fail the page every time.
+      const omitted = `\n[skyless: the rest of this ${body.length}-byte log chunk is too large to return in one reply]\n`;
+      let keep = Math.floor(text.length * (MAX_LOG_PAGE_BYTES / size)) - omitted.length;
+      while (keep > 0 && encodedBytes(text.slice(0, keep)) + encodedBytes(omitted) > MAX_LOG_PAGE_BYTES) keep = Math.floor(keep * 0.9);
+      text = text.slice(0, Math.max(0, keep)) + omitted;
+      size = encodedBytes(text);
+    }
+    bytes += size;
+    chunks.push({ ...o.parsed, text });
     last[stream] = o.parsed.offset;
   }
   const position = Object.keys(last).length ? Buffer.from(JSON.stringify(last)).toString('base64url') : undefined;

@@ -60,8 +60,9 @@ function bodyJson(event: APIGatewayProxyEventV2): Record<string, unknown> {
 
 function intParam(value: string | undefined, name: string, dflt?: number): number | undefined {
   if (value === undefined || value === '') return dflt;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new ValidationError(`${name} must be a non-negative integer, got '${value}'`);
+  // Digits only: Number() would also take ' ', '1e3' and '0x10'.
+  const n = /^\d{1,15}$/.test(value) ? Number(value) : Number.NaN;
+  if (!Number.isSafeInteger(n)) throw new ValidationError(`${name} must be a non-negative integer of at most 15 digits, got '${value.slice(0, 40)}'`);
   return n;
 }
 
@@ -94,9 +95,9 @@ const identityProofSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('gcp'), token: z.string().min(1).max(8192) }).strict(),
   z.object({ kind: z.literal('local'), secret: z.string().min(1).max(512) }).strict(),
 ]);
-const registerBodySchema = z.object({ ip: z.string().max(64).optional(), identity: identityProofSchema.optional() });
-const heartbeatBodySchema = z.object({ phase: z.enum(['SETUP', 'RUN', 'WAIT']) });
-const interruptedBodySchema = z.object({ reason: z.string().max(4096).optional() });
+const registerBodySchema = z.object({ ip: z.string().max(64).optional(), identity: identityProofSchema.optional() }).strict();
+const heartbeatBodySchema = z.object({ phase: z.enum(['SETUP', 'RUN', 'WAIT']) }).strict();
+const interruptedBodySchema = z.object({ reason: z.string().max(4096).optional() }).strict();
 
 /** Parses an agent body with its schema; ValidationError naming the route and the first bad field. */
 function agentBody<T>(schema: z.ZodType<T>, event: APIGatewayProxyEventV2, route: string): T {

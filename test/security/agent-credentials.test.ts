@@ -190,6 +190,7 @@ describe('session credentials', () => {
   it('a captured session replayed after it expired changes nothing (no fake SUCCEEDED, no fake interruption)', async () => {
     await launchedJob(w, 11);
     const { session } = await registerAsInstance(11);
+    expect((await w.api({ path: '/agent/heartbeat', token: session, body: { phase: 'RUN' } })).statusCode).toBe(200);
     w.clock.advance(300_000);
     const before = await snapshot(11);
     expect((await w.api({ path: '/agent/exit', token: session, body: { phase: 'RUN', exitCode: 0 } })).statusCode).toBe(401);
