@@ -8,14 +8,25 @@ import http from 'node:http';
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
+import type { z } from 'zod';
+import { AGENT_SCRIPT_PATH, encodeRegisterReplyText } from '../../agent/protocol.ts';
+// Requests are parsed, and replies typed, with the protocol's one definition: a change there that
+// the double does not follow is a compile error or a failing agent test, not a silent drift.
 import {
-  AGENT_SCRIPT_PATH,
-  encodeRegisterReplyText,
+  ExitRequest,
+  HeartbeatRequest,
+  InterruptedRequest,
+  LogsQuery,
+  RegisterRequest,
+  type IdentityProof,
   type AgentFileMount,
   type AgentPhase,
   type ExitReply,
+  type HeartbeatReply,
+  type InterruptedReply,
+  type LogsReply,
   type RegisterReply,
-} from '../../agent/protocol.ts';
+} from '../../core/contracts/agent.ts';
 
 export interface AgentApiScenario {
   numNodes: number;
@@ -60,7 +71,7 @@ export interface NodeActivity {
   logConflicts: number[];
   interrupted: string[];
   /** The identity proof the node registered with (undefined: it sent none). */
-  identity?: Record<string, unknown>;
+  identity?: IdentityProof;
   /** Registrations refused because the bootstrap token was already spent. */
   spentTokenCalls: number;
   /** Calls of routes other than register made with the bootstrap token (must stay 0). */
@@ -258,11 +269,20 @@ export class AgentApiDouble {
       node.bootstrapMisuse++;
       return reply(res, 401, { error: 'a bootstrap token is accepted only by POST /agent/register' });
     }
+    /** The body parsed with the route's schema, or undefined after a 400 naming the field. */
+    const parse = <S extends z.ZodType>(what: string, schema: S, value: unknown = json()): z.output<S> | undefined => {
+      const r = schema.safeParse(value);
+      if (r.success) return r.data;
+      reply(res, 400, { error: `${what}: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}` });
+      return undefined;
+    };
 
     switch (route) {
       case 'POST /agent/register': {
-        const { ip, identity } = json() as { ip?: unknown; identity?: Record<string, unknown> };
-        if (typeof ip !== 'string' || ip === '') return reply(res, 400, { error: 'register: ip must be a non-empty string' });
+        const request = parse('register', RegisterRequest);
+        if (!request) return;
+        const { ip, identity } = request;
+        if (ip === undefined || ip === '') return reply(res, 400, { error: 'register: ip must be a non-empty string' });
         if (bootstrapRank >= 0 && node.sessions.size > 0) {
           node.spentTokenCalls++;
           return reply(res, 401, { error: 'register: this bootstrap token is spent' });
@@ -278,10 +298,9 @@ export class AgentApiDouble {
         return reply(res, 200, registerReply);
       }
       case 'POST /agent/heartbeat': {
-        const { phase } = json() as { phase?: AgentPhase };
-        if (phase !== 'SETUP' && phase !== 'RUN' && phase !== 'WAIT') {
-          return reply(res, 400, { error: `heartbeat: phase must be SETUP, RUN or WAIT, got ${JSON.stringify(phase)}` });
-        }
+        const request = parse('heartbeat', HeartbeatRequest);
+        if (!request) return;
+        const { phase } = request;
         node.heartbeats.push({ phase, at: Date.now() });
         const cancelNow =
           this.cancelled ||
@@ -289,11 +308,12 @@ export class AgentApiDouble {
           (this.scenario.cancelAfterMs !== undefined &&
             this.readyAt !== undefined &&
             Date.now() - this.readyAt >= this.scenario.cancelAfterMs);
-        return reply(res, 200, cancelNow ? { action: 'CANCEL' } : { action: 'CONTINUE', session: newSession(), sessionExpiresAt: Date.now() + 600_000 });
+        return reply(res, 200, (cancelNow ? { action: 'CANCEL' } : { action: 'CONTINUE', session: newSession(), sessionExpiresAt: Date.now() + 600_000 }) satisfies HeartbeatReply);
       }
       case 'POST /agent/logs': {
-        const offset = Number(url.searchParams.get('offset'));
-        if (!Number.isInteger(offset) || offset < 0) return reply(res, 400, { error: 'logs: offset must be a non-negative integer' });
+        const query = parse('logs', LogsQuery, Object.fromEntries(url.searchParams));
+        if (!query) return;
+        const { offset } = query;
         if (body.length > this.logChunkBytes) {
           return reply(res, 413, { error: `logs: chunk of ${body.length} bytes exceeds logChunkBytes ${this.logChunkBytes}` });
         }
@@ -301,24 +321,24 @@ export class AgentApiDouble {
         const previous = node.chunks.get(offset);
         if (previous && !previous.equals(body)) node.logConflicts.push(offset);
         node.chunks.set(offset, body);
-        return reply(res, 200, { nextOffset: offset + body.length });
+        return reply(res, 200, { nextOffset: offset + body.length } satisfies LogsReply);
       }
       case 'POST /agent/exit': {
-        const { phase, exitCode } = json() as { phase?: string; exitCode?: unknown };
-        if ((phase !== 'SETUP' && phase !== 'RUN') || !Number.isInteger(exitCode)) {
-          return reply(res, 400, { error: 'exit: needs phase SETUP|RUN and an integer exitCode' });
-        }
+        const request = parse('exit', ExitRequest);
+        if (!request) return;
+        const { phase, exitCode } = request;
         node.exitCalls++;
         if (!node.exits.some((e) => e.phase === phase)) {
-          node.exits.push({ phase, exitCode: exitCode as number, at: Date.now(), logBytes: this.log(rank).length });
+          node.exits.push({ phase, exitCode, at: Date.now(), logBytes: this.log(rank).length });
         }
-        return reply(res, 200, this.exitReply(phase, exitCode as number));
+        return reply(res, 200, this.exitReply(phase, exitCode));
       }
       case 'POST /agent/interrupted': {
-        const { reason } = json() as { reason?: unknown };
-        if (typeof reason !== 'string') return reply(res, 400, { error: 'interrupted: reason must be a string' });
-        node.interrupted.push(reason);
-        return reply(res, 200, {});
+        const request = parse('interrupted', InterruptedRequest);
+        if (!request) return;
+        if (request.reason === undefined) return reply(res, 400, { error: 'interrupted: reason must be a string' });
+        node.interrupted.push(request.reason);
+        return reply(res, 200, {} satisfies InterruptedReply);
       }
       case 'GET /agent/agent.sh': {
         res.writeHead(200, { 'content-type': 'text/x-shellscript' });
