@@ -254,6 +254,9 @@ describe('request shape and ClientToken', () => {
     expect(input!.ImageId).toBe('resolve:ssm:/aws/service/deeplearning/ami/x86_64/base-oss-nvidia-driver-gpu-amazon-linux-2023/latest/ami-id');
     expect(input!.BlockDeviceMappings).toEqual([{ DeviceName: '/dev/xvda', Ebs: { VolumeSize: 100, VolumeType: 'gp3', DeleteOnTermination: true } }]);
     expect(Buffer.from(input!.UserData!, 'base64').toString()).toContain("SKYLESS_AGENT_TOKEN='tok-0'");
+    // IMDSv2 only, hop limit 1: a container on the node cannot get an IMDS token, so it reads neither
+    // the user data (bootstrap token) nor the identity document (docs/security.md "Nodes and agents").
+    expect(input!.MetadataOptions).toEqual({ HttpTokens: 'required', HttpEndpoint: 'enabled', HttpPutResponseHopLimit: 1 });
   });
 
   it('uses the same ClientToken for the same node when launch is repeated, a different one per node', async () => {
