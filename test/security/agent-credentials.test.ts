@@ -30,7 +30,8 @@ async function registerAsInstance(job: number, node = 0, attempt = 1) {
 /** Every agent route with this token: the status per route. */
 async function everyRoute(token: string | undefined, extra: Partial<AgentCall> = {}): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
-  for (const route of AGENT_ROUTES) out[`${route.method ?? 'POST'} ${route.path}`] = (await w.api({ ...route, token, ...extra })).statusCode!;
+  // A GET carries no body (a GET with one is malformed HTTP, refused before any route).
+  for (const route of AGENT_ROUTES) out[`${route.method ?? 'POST'} ${route.path}`] = (await w.api({ ...route, token, ...(route.method === 'GET' ? {} : extra) })).statusCode!;
   return out;
 }
 
