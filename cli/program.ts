@@ -4,6 +4,7 @@
 import { Command, CommanderError } from 'commander';
 import { EXIT, type CliIo } from './io.ts';
 import { jobsCommand } from './commands/jobs.ts';
+import { normalizeUseSpot } from './commands/jobs-launch.ts';
 import { localCommand } from './commands/local.ts';
 import { configCommand } from './commands/config.ts';
 import { initCommand } from './commands/init.ts';
@@ -38,7 +39,7 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
   let exitCode: number = EXIT.OK;
   const program = createProgram(io, (code) => (exitCode = code));
   try {
-    await program.parseAsync([...args], { from: 'user' });
+    await program.parseAsync(normalizeUseSpot(args), { from: 'user' });
   } catch (error) {
     if (error instanceof CommanderError) {
       const informational = ['commander.helpDisplayed', 'commander.help', 'commander.version'].includes(error.code);

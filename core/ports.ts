@@ -101,6 +101,20 @@ export interface ObjectStore {
   presignPut(key: string, expiresSeconds: number): Promise<string>;
 }
 
+/**
+ * The buckets of one store (S3, GCS, or cloud `local`'s directories) that storage mounts name. The
+ * control plane creates a named bucket that does not exist yet before a task's nodes launch, and
+ * deletes the ones it created with `persistent: false` when the job ends (as SkyPilot does with the
+ * buckets it manages). Errors: PrecheckError when the bucket can never be used as written (the name
+ * belongs to someone else, access denied), TransientError for throttling.
+ */
+export interface BucketStore {
+  /** Creates bucket `name` (in `region` when given) unless it exists. Idempotent. */
+  ensure(name: string, region?: string): Promise<'created' | 'existed'>;
+  /** Deletes bucket `name` with everything in it; a bucket that is already gone is not an error. */
+  delete(name: string): Promise<void>;
+}
+
 /** An integration event in EventBridge's envelope shape. */
 export interface BusEvent {
   source: string;

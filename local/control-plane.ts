@@ -3,6 +3,7 @@
 // $SKYLESS_HOME/local (dynalite's LevelDB, objects, instance directories), so a restart resumes
 // every unfinished job from its stored state.
 
+import { DirBucketStore } from '../adapters/local/dir-bucket-store.ts';
 import '../core/polyfills.ts';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -136,6 +137,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const objects = new FileObjectStore(join(root, 'objects'), url, key);
   // Cloud `local`'s buckets (storage mounts `{name, mode}`) are directories here, shared by every node.
   const settings = localSettings(url, { localBucketsDir: join(root, 'buckets'), ...opts.settings });
+  const buckets = new DirBucketStore(settings.localBucketsDir ?? join(root, 'buckets'));
   // Launch faults (`skyless local faults`) are read from a file on every launch: no restart needed.
   const faults = new FileFaultSource(faultsPath(opts.home));
   // SKYLESS_LOCAL_BOOT_HANG (fault injection): comma-separated instance IDs (local-<job>-<task>-<attempt>-<node>)
@@ -188,6 +190,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     objects,
     bus,
     providers: { local: withLaunchFaults(provider, faults) },
+    buckets: { local: buckets },
     clock: { now: () => Date.now() },
     ids: { token: () => randomBytes(24).toString('base64url'), uuid: () => randomUUID() },
     rng: Math.random,

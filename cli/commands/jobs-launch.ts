@@ -20,6 +20,7 @@ import { reportError } from '../errors.ts';
 import { packJobFiles, uploadJobFiles } from '../upload.ts';
 import { followLogs, resolveJob } from './jobs-logs.ts';
 import { exitCodeFor } from '../../core/job/format.ts';
+import { loadSkyConfig } from '../sky-config.ts';
 
 export interface LaunchOptions extends Omit<LaunchFlags, 'envFile'> {
   /** A YAML path, or the words of a command. */
@@ -54,7 +55,7 @@ export function launchCommand(io: CliIo, setExitCode: (code: number) => void): C
     .option('--env <KEY[=VALUE]>', 'set an environment variable; KEY alone takes it from your environment (repeatable)', collect)
     .option('--env-file <path>', 'read environment variables from a dotenv file')
     .option('--secret <KEY[=VALUE]>', 'set a secret; KEY alone takes it from your environment (repeatable)', collect)
-    .option('--use-spot', 'use spot instances')
+    .option('--use-spot', 'use spot instances (also --use-spot true|false, as older SkyPilot docs write it)')
     .option('--no-use-spot', 'use on-demand instances')
     .option('--gpus <accelerators>', "accelerators, e.g. A100:8 or '{L4:1,A100:1}'")
     .option('--cpus <n>', 'vCPUs per node, e.g. 8 or 8+')
@@ -96,9 +97,52 @@ export function launchCommand(io: CliIo, setExitCode: (code: number) => void): C
     });
 }
 
+const BOOLEAN_WORDS: Readonly<Record<string, boolean>> = { true: true, yes: true, '1': true, false: false, no: false, '0': false };
+
+/**
+ * `--use-spot false` / `--use-spot=true` (older SkyPilot docs: `sky jobs launch bert_qa.yaml
+ * --use-spot false`) rewritten to the flags `--use-spot` / `--no-use-spot`, so the value is never
+ * read as part of the task or its command. Words after `--` are a command and left alone; a word
+ * after `--use-spot` that is not a boolean stays a positional argument.
+ */
+export function normalizeUseSpot(args: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === '--') {
+      out.push(...args.slice(i));
+      break;
+    }
+    const inline = /^--use-spot=(.*)$/.exec(arg);
+    if (inline) {
+      const value = BOOLEAN_WORDS[inline[1].toLowerCase()];
+      // An unknown value stays as written, so commander reports it.
+      out.push(value === undefined ? arg : value ? '--use-spot' : '--no-use-spot');
+      continue;
+    }
+    const next = args[i + 1];
+    if (arg === '--use-spot' && next !== undefined && BOOLEAN_WORDS[next.toLowerCase()] !== undefined) {
+      out.push(BOOLEAN_WORDS[next.toLowerCase()] ? '--use-spot' : '--no-use-spot');
+      i++;
+      continue;
+    }
+    out.push(arg);
+  }
+  return out;
+}
+
 function isMissingFile(error: unknown): boolean {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   return code === 'ENOENT' || code === 'ENOTDIR';
+}
+
+function isFile(io: CliIo, path: string): boolean {
+  try {
+    io.readFile(path);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 type Entry = { kind: 'file'; path: string; text: string } | { kind: 'command'; command: string };
@@ -107,9 +151,19 @@ type Entry = { kind: 'file'; path: string; text: string } | { kind: 'command'; c
 function readEntry(options: LaunchOptions, io: CliIo): Entry | { error: string } {
   const words = options.entrypoint;
   if (words.length === 0) return { error: 'nothing to launch: give a task YAML file, or a command after --' };
-  if (options.entrypointIsCommand || words.length > 1) return { kind: 'command', command: words.join(' ') };
   const [word] = words;
   const looksLikeYaml = /\.ya?ml$/i.test(word);
+  if (options.entrypointIsCommand) return { kind: 'command', command: words.join(' ') };
+  if (words.length > 1) {
+    // `bert_qa.yaml false` is a task file with stray words, not the command `bert_qa.yaml false`.
+    if (looksLikeYaml || isFile(io, word)) {
+      const stray = words.slice(1).map((w) => `'${w}'`).join(' ');
+      return {
+        error: `${word} is a task file, so the words after it (${stray}) are not part of the launch; give flags with their values (e.g. --use-spot false, --env K=V), or launch a command after --`,
+      };
+    }
+    return { kind: 'command', command: words.join(' ') };
+  }
   try {
     return { kind: 'file', path: word, text: io.readFile(word) };
   } catch (error) {
@@ -130,7 +184,7 @@ function reportIssues(io: CliIo, source: string, issues: readonly SpecIssue[]): 
  * Clouds a launch may use. `local` is the simulated cloud: without a deployment setting it is used
  * only when a task asks for it by name. `SKYLESS_CLOUDS=aws,gcp,local` sets the list explicitly.
  */
-export function resolveAllowedClouds(spec: JobSpec, env: Readonly<Record<string, string | undefined>>): Cloud[] | { error: string } {
+export function resolveAllowedClouds(spec: JobSpec, env: Readonly<Record<string, string | undefined>>, skyAllowed?: readonly Cloud[]): Cloud[] | { error: string } {
   const setting = env.SKYLESS_CLOUDS?.trim();
   if (setting) {
     const names = setting.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
@@ -139,7 +193,9 @@ export function resolveAllowedClouds(spec: JobSpec, env: Readonly<Record<string,
     return names as Cloud[];
   }
   const wantsLocal = spec.tasks.some((t) => t.resources.requests.some((r) => r.infra.cloud === 'local'));
-  return wantsLocal ? ['aws', 'gcp', 'local'] : ['aws', 'gcp'];
+  // ~/.sky/config.yaml's allowed_clouds narrows the real clouds, as it does for SkyPilot.
+  const clouds: Cloud[] = skyAllowed?.length ? [...skyAllowed] : ['aws', 'gcp'];
+  return wantsLocal ? [...clouds, 'local'] : clouds;
 }
 
 export async function runLaunch(options: LaunchOptions, io: CliIo): Promise<number> {
@@ -173,6 +229,8 @@ export async function runLaunch(options: LaunchOptions, io: CliIo): Promise<numb
 
   const entry = readEntry(options, io);
   if ('error' in entry) return usage(entry.error);
+  const sky = loadSkyConfig(io.env);
+  for (const warning of sky.warnings) io.stderr(`skyless: warning: ${warning}\n`);
   const source = entry.kind === 'file' ? entry.path : '<command>';
   const text = entry.kind === 'file' ? entry.text : stringify({ name: COMMAND_TASK_NAME, run: entry.command });
 
@@ -198,8 +256,8 @@ export async function runLaunch(options: LaunchOptions, io: CliIo): Promise<numb
     }
   }
 
-  if (!options.dryRun) return submit({ spec, text, source, options, envs: overrides.envs, secrets: overrides.secrets, numJobs }, io);
-  return printDryRun(spec, source, options, numJobs, io);
+  if (!options.dryRun) return submit({ spec, text, source, options, envs: overrides.envs, secrets: overrides.secrets, numJobs, skyAllowed: sky.allowedClouds }, io);
+  return printDryRun(spec, source, options, numJobs, io, sky.allowedClouds);
 }
 
 interface Submission {
@@ -210,6 +268,8 @@ interface Submission {
   envs: Record<string, string>;
   secrets: Record<string, string>;
   numJobs: number;
+  /** ~/.sky/config.yaml's allowed_clouds, for the confirmation's table. */
+  skyAllowed?: Cloud[];
 }
 
 /** SkyPilot's closing hints after a launch. */
@@ -233,7 +293,7 @@ async function submit(s: Submission, io: CliIo): Promise<number> {
         io.stderr('skyless jobs launch: stdin is not a terminal, so there is no one to confirm; pass -y to launch without asking\n');
         return EXIT.USAGE;
       }
-      const allowed: Cloud[] | { error: string } = client.local ? ['local'] : resolveAllowedClouds(spec, io.env);
+      const allowed: Cloud[] | { error: string } = client.local ? ['local'] : resolveAllowedClouds(spec, io.env, s.skyAllowed);
       if (!('error' in allowed)) {
         for (const [i, task] of spec.tasks.entries()) {
           const cands = candidatesFor(task.resources, task.numNodes, { allowedClouds: allowed });
@@ -277,7 +337,7 @@ async function submit(s: Submission, io: CliIo): Promise<number> {
   }
 }
 
-function printDryRun(spec: JobSpec, source: string, options: LaunchOptions, numJobs: number, io: CliIo): number {
+function printDryRun(spec: JobSpec, source: string, options: LaunchOptions, numJobs: number, io: CliIo, skyAllowed?: Cloud[]): number {
   const out: string[] = [];
   const taskWord = spec.tasks.length === 1 ? '1 task' : `${spec.tasks.length} tasks`;
 
@@ -293,7 +353,7 @@ function printDryRun(spec: JobSpec, source: string, options: LaunchOptions, numJ
     return EXIT.OK;
   }
 
-  const allowed = resolveAllowedClouds(spec, io.env);
+  const allowed = resolveAllowedClouds(spec, io.env, skyAllowed);
   if ('error' in allowed) {
     io.stderr(`skyless jobs launch: ${allowed.error}\n`);
     return EXIT.USAGE;

@@ -20,6 +20,13 @@ export interface QueueOptions {
   output?: string;
 }
 
+/**
+ * Why a task failed, SkyPilot's "brief reason of the failure": the last column, present when a
+ * listed task has one. Cut to DETAILS_WIDTH characters unless `-a/--all` asks for everything.
+ */
+const DETAILS: TableColumn = { header: 'DETAILS' };
+export const DETAILS_WIDTH = 60;
+
 const COLUMNS: TableColumn[] = [
   { header: 'ID' },
   { header: 'TASK' },
@@ -36,6 +43,32 @@ const COLUMNS: TableColumn[] = [
 
 function money(usd: number): string {
   return usd === 0 ? '-' : `$${usd < 0.01 ? usd.toFixed(4) : usd.toFixed(2)}`;
+}
+
+/** The DETAILS cell of a task: its failure reason on one line, cut unless `full`. */
+export function detailsCell(reason: string | undefined, full: boolean): string {
+  if (!reason) return '-';
+  const line = reason.replace(/\s+/g, ' ').trim();
+  return full || line.length <= DETAILS_WIDTH ? line : `${line.slice(0, DETAILS_WIDTH - 1)}…`;
+}
+
+/**
+ * The queue table: COLUMNS, plus DETAILS when any listed task has a failure reason (pure, for
+ * tests). `full` prints reasons whole.
+ */
+export function queueTable(jobs: JobView[], now: number, full: boolean): { columns: TableColumn[]; rows: string[][] } {
+  const rows = queueRows(jobs, now);
+  const reasons: (string | undefined)[] = [];
+  for (const job of jobs) {
+    if (job.tasks.length === 1) {
+      reasons.push(job.tasks[0].failureReason);
+      continue;
+    }
+    reasons.push(job.tasks.find((t) => t.failureReason)?.failureReason);
+    for (const t of job.tasks) reasons.push(t.failureReason);
+  }
+  if (!reasons.some(Boolean)) return { columns: COLUMNS, rows };
+  return { columns: [...COLUMNS, DETAILS], rows: rows.map((row, i) => [...row, detailsCell(reasons[i], full)]) };
 }
 
 /** Rows of the queue table for these jobs at time `now` (pure, for tests). */
@@ -133,7 +166,10 @@ export async function runQueue(opts: QueueOptions, io: CliIo, client?: Client): 
       return EXIT.OK;
     }
     io.stdout(`${inProgressLine(jobs)}\n`);
-    if (jobs.length) io.stdout(renderTable(COLUMNS, queueRows(jobs, Date.now())) + '\n');
+    if (jobs.length) {
+      const { columns, rows } = queueTable(jobs, Date.now(), opts.all);
+      io.stdout(renderTable(columns, rows) + '\n');
+    }
     return EXIT.OK;
   } catch (err) {
     return reportError(io, err);
@@ -144,7 +180,7 @@ export function queueCommand(io: CliIo, setExitCode: (code: number) => void): Co
   return new Command('queue')
     .description('Show managed jobs, newest first.')
     .option('-l, --limit <n>', 'how many jobs to show', '50')
-    .option('-a, --all', 'show every job', false)
+    .option('-a, --all', 'show every job, and why each failed in full (DETAILS)', false)
     .option('--skip-finished', 'hide finished jobs', false)
     .option('-s, --status <S[,S]>', 'only jobs in these statuses')
     .option('-u, --all-users', "show every user's jobs", false)

@@ -38,6 +38,8 @@ export interface CatalogRow {
   onDemand: Record<string, number>;
   /** zone → spot $/h per node (spot prices may differ by zone). */
   spot: Record<string, number>;
+  /** Where the prices come from: the key of a `meta.sources` line (`aws-measured: …`). */
+  source?: string;
 }
 
 /** The serialized form (catalog.json). */
@@ -62,6 +64,7 @@ const rowSchema = z.strictObject({
   regions: z.record(z.string().min(1), z.array(z.string().min(1)).min(1)),
   onDemand: z.record(z.string(), positive),
   spot: z.record(z.string(), positive),
+  source: z.string().min(1).optional(),
 });
 const fileSchema = z.strictObject({
   meta: z.strictObject({
@@ -119,6 +122,9 @@ export function validateCatalog(data: unknown): string[] {
     const listedZones = new Set(regions.flatMap((r) => row.regions[r]));
     for (const zone of Object.keys(row.spot)) {
       if (!listedZones.has(zone)) problems.push(`${where}: spot: price for unlisted zone ${zone}`);
+    }
+    if (row.source !== undefined && !parsed.data.meta.sources.some((line) => line.startsWith(`${row.source}:`))) {
+      problems.push(`${where}: source '${row.source}' is not explained in meta.sources`);
     }
     if (row.cloud === 'gcp' && row.instanceType.includes('+')) {
       const split = splitGcpAttachedType(row.instanceType);

@@ -86,6 +86,8 @@ export interface JobRecord {
   cancelRequested?: { at: number; by: string };
   /** Files uploaded by the CLI live under this object-store prefix until the job ends. */
   filesPrefix?: string;
+  /** Buckets this job's launches created (`store` is a BucketStore kind); see core/usecases/buckets.ts. */
+  createdBuckets?: { store: string; name: string; persistent: boolean }[];
   executionName?: string;
   endedAt?: number;
   /** Set by the workflow's Finalize step (files deleted, integration event sent). */

@@ -1,10 +1,13 @@
 // `resources.accelerators` in every form SkyPilot accepts (SPEC §1):
 //   `A100:8`, `A100` (= 1), `H100:0.5` (fractional, for sharing a pool worker),
-//   dict `{L4: 1, A100: 1}` and set-literal string `"{L4:1, A100:1}"` — an unordered set of choices,
-//   list `[L4:1, A100:1]` (or `- L4: 1` items) — choices in order of preference.
+//   dict `{L4: 1, A100: 1}`, the unquoted `{L4:1, A100:1}` (YAML reads it as a mapping whose keys
+//   are `L4:1` and `A100:1` with null values) and set- or dict-literal strings (`"{L4:1, A100:1}"`,
+//   `"{'L4': 1, 'A100': 1}"`, `"{'L4:1', 'A100:1'}"`, which SkyPilot reads as Python literals) — an
+//   unordered set of choices; list `[L4:1, A100:1]`, `- L4: 1` items or a list-literal string
+//   `"['L4:1', 'A100:1']"` — choices in order of preference. Names and counts may be quoted.
 // Names are canonicalized case-insensitively against the catalog's list.
 
-import { ACCELERATORS, canonicalAccelerator } from '../catalog/accelerators.ts';
+import { ACCELERATORS, NOT_OFFERED, canonicalAccelerator } from '../catalog/accelerators.ts';
 import type { AcceleratorRequest } from './types.ts';
 import type { IssueList } from './issues.ts';
 import { joinPath } from './issues.ts';
@@ -28,21 +31,19 @@ export function parseAccelerators(value: unknown, path: string, issues: IssueLis
   let form: AcceleratorChoice['form'];
   let parsed: (AcceleratorRequest | undefined)[];
 
-  if (typeof value === 'string' && value.trim().startsWith('{')) {
-    const text = value.trim();
-    if (!text.endsWith('}')) {
-      issues.add(path, `set literal '${text}' must end with '}'`);
+  const literal = typeof value === 'string' ? bracketed(value) : undefined;
+  if (literal !== undefined) {
+    const { open, body } = literal;
+    if (body === undefined) {
+      issues.add(path, `${open === '{' ? 'set' : 'list'} literal '${String(value).trim()}' must end with '${open === '{' ? '}' : ']'}'`);
       return undefined;
     }
-    const items = text
-      .slice(1, -1)
-      .split(',')
-      .map((item) => item.trim());
+    const items = splitItems(body);
     if (items.every((item) => item === '')) {
-      issues.add(path, 'the accelerator set is empty');
+      issues.add(path, `the accelerator ${open === '{' ? 'set' : 'list'} is empty`);
       return undefined;
     }
-    form = 'set';
+    form = open === '{' ? 'set' : 'list';
     parsed = items.map((item) => parseAcceleratorText(item, path, issues));
   } else if (typeof value === 'string') {
     form = 'single';
@@ -91,13 +92,13 @@ function parseListItem(item: unknown, path: string, issues: IssueList): Accelera
 
 /** `A100`, `A100:8`, `H100:0.5`. */
 export function parseAcceleratorText(text: string, path: string, issues: IssueList): AcceleratorRequest | undefined {
-  const parts = text.trim().split(':');
-  if (parts.length > 2 || parts[0].trim() === '') {
+  const parts = unquote(text).split(':').map(unquote);
+  if (parts.length > 2 || parts[0] === '') {
     issues.add(path, `invalid accelerator '${text.trim()}'; write NAME or NAME:COUNT (e.g. A100:8)`);
     return undefined;
   }
-  const name = canonicalName(parts[0].trim(), path, issues);
-  const count = parts.length === 2 ? parseCount(parts[1].trim(), parts[0].trim(), path, issues) : 1;
+  const name = canonicalName(parts[0], path, issues);
+  const count = parts.length === 2 ? parseCount(parts[1], parts[0], path, issues) : 1;
   return name !== undefined && count !== undefined ? { name, count } : undefined;
 }
 
@@ -107,7 +108,14 @@ function parseNameAndCount(
   path: string,
   issues: IssueList,
 ): AcceleratorRequest | undefined {
-  const name = canonicalName(rawName.trim(), path, issues);
+  // `{H100:1, H200:1}` unquoted is a YAML mapping whose keys are `H100:1` and `H200:1` with null
+  // values: each key is a whole NAME:COUNT.
+  if (rawName.includes(':') && rawCount === null) return parseAcceleratorText(rawName, path, issues);
+  if (rawName.includes(':')) {
+    issues.add(path, `invalid accelerator '${rawName.trim()}: ${typeof rawCount === 'object' ? describe(rawCount) : String(rawCount)}'; write NAME: COUNT or NAME:COUNT, not both`);
+    return undefined;
+  }
+  const name = canonicalName(unquote(rawName), path, issues);
   // `{A100: }` (null) means one, as in SkyPilot.
   const count = rawCount === null ? 1 : parseCount(rawCount, rawName.trim(), path, issues);
   return name !== undefined && count !== undefined ? { name, count } : undefined;
@@ -117,8 +125,56 @@ function canonicalName(name: string, path: string, issues: IssueList): string | 
   const canonical = canonicalAccelerator(name);
   if (canonical === undefined) {
     issues.add(path, `unknown accelerator '${name}'${didYouMean(name, ACCELERATORS)}`);
+    return undefined;
+  }
+  const notOffered = NOT_OFFERED[canonical];
+  if (notOffered !== undefined) {
+    issues.add(path, `${canonical} cannot be launched: ${notOffered}`);
+    return undefined;
   }
   return canonical;
+}
+
+/**
+ * `{...}` (a set or dict literal, as SkyPilot reads with Python's literal_eval) or `[...]` (a list
+ * literal) written as a string. `body` is undefined when the closing bracket is missing.
+ */
+function bracketed(value: string): { open: '{' | '['; body?: string } | undefined {
+  const text = value.trim();
+  const open = text[0];
+  if (open !== '{' && open !== '[') return undefined;
+  const close = open === '{' ? '}' : ']';
+  return { open, body: text.endsWith(close) ? text.slice(1, -1) : undefined };
+}
+
+/** Comma-separated items; a comma inside quotes belongs to the item. */
+function splitItems(body: string): string[] {
+  const items: string[] = [];
+  let current = '';
+  let quote: string | undefined;
+  for (const ch of body) {
+    if (quote !== undefined) {
+      if (ch === quote) quote = undefined;
+      current += ch;
+    } else if (ch === '"' || ch === "'") {
+      quote = ch;
+      current += ch;
+    } else if (ch === ',') {
+      items.push(current.trim());
+      current = '';
+    } else current += ch;
+  }
+  items.push(current.trim());
+  // A trailing comma (`{A100:1, V100:1,}`) is allowed, as in Python.
+  if (items.length > 1 && items[items.length - 1] === '') items.pop();
+  return items;
+}
+
+/** Trims and drops one pair of matching quotes: `'A100'` → `A100`. */
+function unquote(text: string): string {
+  const t = text.trim();
+  if (t.length >= 2 && (t[0] === '"' || t[0] === "'") && t.endsWith(t[0])) return t.slice(1, -1).trim();
+  return t;
 }
 
 const DECIMAL = /^(\d+(\.\d*)?|\.\d+)$/;

@@ -103,7 +103,11 @@ function parseStorage(dest: string, map: Mapping, path: string, issues: IssueLis
       seen.set(last, src);
     }
   }
-  if (!present(map.name) && !present(map.source)) issues.add(path, 'a storage mount needs a name, a source, or both');
+  if (!present(map.name) && !present(map.source)) {
+    // SkyPilot's docs leave `name:` blank for the reader to fill in; say so rather than only what is missing.
+    const blank = 'name' in map ? ': `name:` is empty, fill in a bucket name (e.g. name: my-checkpoints)' : '';
+    issues.add(path, `a storage mount needs a name, a source, or both${blank}`);
+  }
   if (present(map.store)) {
     const store = expectNonEmptyString(map.store, at('store'), issues)?.trim().toLowerCase();
     if (store !== undefined && !(STORES as readonly string[]).includes(store)) {

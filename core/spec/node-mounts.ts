@@ -144,3 +144,20 @@ export function unplaceableMounts(task: TaskSpec, o: { hasArchives: boolean; clo
   }
   return issues;
 }
+
+/**
+ * The named buckets a task's storage mounts use on a node of `cloud`: `store` is the BucketStore
+ * kind (`s3`, `gcs`, or `local` for cloud local's directories), as planNodeMounts resolves it. A
+ * mount of a bucket URL names no bucket to create (it must exist, as in SkyPilot).
+ */
+export function namedBuckets(task: TaskSpec, cloud: string): { store: string; name: string; persistent: boolean }[] {
+  const out: { store: string; name: string; persistent: boolean }[] = [];
+  for (const m of task.fileMounts) {
+    if (m.kind !== 'storage' || m.name === undefined) continue;
+    const store = m.store ?? (cloud === 'local' ? 'local' : CLOUD_STORE[cloud]);
+    if (store === undefined) continue;
+    if (!out.some((b) => b.store === store && b.name === m.name)) out.push({ store, name: m.name, persistent: m.persistent });
+    else if (!m.persistent) out.find((b) => b.store === store && b.name === m.name)!.persistent = false;
+  }
+  return out;
+}

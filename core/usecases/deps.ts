@@ -2,7 +2,7 @@
 // local mode: from the embedded control plane) and pass it in; use cases never read the clock, the
 // environment or the network except through these.
 
-import type { JobStore, Workflows, ObjectStore, EventBus, ComputeProvider, Clock, Ids, Rng } from '../ports.ts';
+import type { JobStore, Workflows, ObjectStore, EventBus, ComputeProvider, Clock, Ids, Rng, BucketStore } from '../ports.ts';
 import type { Cloud } from '../spec/types.ts';
 import type { AgentTokens } from './agent-token.ts';
 import type { BackoffOptions } from '../recovery/backoff.ts';
@@ -76,6 +76,12 @@ export interface Deps {
   objects: ObjectStore;
   bus: EventBus;
   providers: Partial<Record<string, ComputeProvider>>;
+  /**
+   * Bucket stores by kind (`s3`, `gcs`, `local`): a storage mount's named bucket on a store listed
+   * here is created when missing and, with `persistent: false`, deleted when the job ends. A store
+   * not listed: its buckets must exist (setup fails naming a missing one).
+   */
+  buckets?: Partial<Record<string, BucketStore>>;
   clock: Clock;
   ids: Ids;
   rng: Rng;

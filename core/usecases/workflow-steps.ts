@@ -3,6 +3,7 @@
 // event, a restart of the control plane or a continue-as-new resumes exactly where the job stands.
 // Every other step does one bounded piece of work and then returns `advance`'s answer.
 
+import { deleteJobBuckets, ensureTaskBuckets } from './buckets.ts';
 import type { JobRecord, AttemptRecord, TaskState, AttemptOutcome, JobEvent } from '../job/records.ts';
 import type { TaskStatus } from '../job/status.ts';
 import { isTerminal } from '../job/status.ts';
@@ -351,6 +352,8 @@ export async function launch(deps: Deps, input: StepInput): Promise<Cursor> {
     const provider = providerFor(deps, cand.cloud);
     const tokens = Array.from({ length: spec.numNodes }, (_, node) => deps.agentTokens.sign({ job: job.jobId, task: t.index, attempt: attemptNo, node }));
     try {
+      // Named buckets first, from the control plane (a precheck failure rules this candidate out).
+      await ensureTaskBuckets(deps, job.jobId, spec, cand);
       const instances = await provider.launch({
         jobId: job.jobId,
         taskIndex: t.index,
@@ -494,7 +497,10 @@ export async function finalize(deps: Deps, input: StepInput): Promise<Cursor> {
   if (!isTerminal(job.status)) return advance(deps, input);
   // A `--num-jobs` array shares one upload: the last of its jobs to end deletes it. Each job is
   // terminal before it gets here, so of two ending at once at least one sees the other ended.
-  if (job.filesPrefix && (await siblingsEnded(deps, job))) await deps.objects.deletePrefix(job.filesPrefix);
+  const lastOfArray = await siblingsEnded(deps, job);
+  if (job.filesPrefix && lastOfArray) await deps.objects.deletePrefix(job.filesPrefix);
+  // Buckets this job created with `persistent: false` (an array's siblings may still use them).
+  if (lastOfArray) await deleteJobBuckets(deps, job);
   await mutateJob(deps, job.jobId, (j) =>
     j.finalizedAt ? null : { job: { ...j, finalizedAt: deps.clock.now(), slot: 'NONE', wait: undefined } },
   );

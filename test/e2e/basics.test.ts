@@ -136,7 +136,7 @@ describe('local default: launch, logs, queue, cancel', () => {
     expect(q.code).toBe(0);
     const lines = q.stdout.trim().split('\n');
     expect(lines[0]).toMatch(/^(No in-progress managed jobs\.|In progress tasks: .+)$/);
-    expect(lines[1]).toMatch(/^ID\s+TASK\s+NAME\s+REQUESTED\s+SUBMITTED\s+TOT\. DURATION\s+JOB DURATION\s+#RECOVERIES\s+STATUS\s+POOL\s+COST$/);
+    expect(lines[1]).toMatch(/^ID\s+TASK\s+NAME\s+REQUESTED\s+SUBMITTED\s+TOT\. DURATION\s+JOB DURATION\s+#RECOVERIES\s+STATUS\s+POOL\s+COST\s+DETAILS$/);
     const ids = lines.slice(2).map((l) => Number(l.split(/\s+/)[0]));
     expect(ids).toEqual([...ids].sort((a, b) => b - a));
     expect(q.stdout).toMatch(/\b1\s+-\s+hello\s+1x\[CPU:1\+\]\s+(a few secs ago|\d+ secs? ago|1 min ago)\s/);

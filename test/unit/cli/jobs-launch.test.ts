@@ -130,6 +130,46 @@ describe('skyless jobs launch (in-process)', () => {
     expect(costOf(train[0])).toBe(0.12);
   });
 
+  it.each([
+    [['--use-spot', 'false'], false],
+    [['--use-spot', 'FALSE'], false],
+    [['--use-spot=no'], false],
+    [['--no-use-spot'], false],
+    [['--use-spot', 'true'], true],
+    [['--use-spot=1'], true],
+    [['--use-spot'], true],
+  ])('%j sets the market of every candidate', async (flags, spot) => {
+    // The fixture asks for spot; the flag wins. The YAML path comes first, as in the older docs'
+    // `sky jobs launch -n bert-qa bert_qa.yaml --use-spot false`.
+    const { code, stdout, stderr } = await inProcess(['jobs', 'launch', '--dry-run', '-n', 'bert-qa', fixture('gpu-spot-set.yaml'), ...(flags as string[])]);
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    const [rows] = tableRows(stdout);
+    expect(rows.length).toBeGreaterThan(0);
+    expect(rows.every((r) => r.includes('[Spot]') === spot)).toBe(true);
+  });
+
+  it('--use-spot before the YAML path does not swallow the path', async () => {
+    const { code, stdout } = await inProcess(['jobs', 'launch', '--dry-run', '--use-spot', fixture('gpu-spot-set.yaml')]);
+    expect(code).toBe(0);
+    expect(stdout).toContain("Managed job 'finetune'");
+  });
+
+  it('a YAML path followed by stray words is refused, naming the words, and nothing runs', async () => {
+    const { code, stdout, stderr } = await inProcess(['jobs', 'launch', '--dry-run', fixture('gpu-spot-set.yaml'), 'false', 'now']);
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr).toContain(`skyless jobs launch: ${fixture('gpu-spot-set.yaml')} is a task file, so the words after it ('false' 'now') are not part of the launch`);
+    // Also when the file does not exist but is named like a task file.
+    const missing = await inProcess(['jobs', 'launch', '--dry-run', 'bert_qa.yaml', 'false']);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain("bert_qa.yaml is a task file, so the words after it ('false')");
+    // Words after -- are a command even when the first looks like a file.
+    const command = await inProcess(['jobs', 'launch', '--dry-run', '--infra', 'local', '--', 'bert_qa.yaml', 'false']);
+    expect(command.code).toBe(0);
+    expect(command.stdout).toContain("Managed job 'sky-cmd'");
+  });
+
   it('applies --gpus/--infra/--num-nodes overrides before planning', async () => {
     const { code, stdout } = await inProcess(['jobs', 'launch', '--dry-run', '--gpus', 'H100:8', '--infra', 'aws', '--no-use-spot', '--num-nodes', '2', fixture('gpu-spot-set.yaml')]);
     expect(code).toBe(0);
@@ -142,7 +182,7 @@ describe('skyless jobs launch (in-process)', () => {
     const { code, stdout, stderr } = await inProcess(['jobs', 'launch', '--dry-run', '--gpus', 'H100:16', fixture('gpu-spot-set.yaml')]);
     expect(code).toBe(2);
     expect(stdout).toBe('');
-    expect(stderr).toContain(`${fixture('gpu-spot-set.yaml')}: task 'finetune': no feasible resources: no instance has 16 H100 on any enabled cloud (instances offer 8)`);
+    expect(stderr).toContain(`${fixture('gpu-spot-set.yaml')}: task 'finetune': no feasible resources: no instance has 16 H100 on any enabled cloud (instances offer 1, 2, 4, 8)`);
   });
 
   it('bad flags exit 2, each named', async () => {

@@ -10,7 +10,8 @@ import {
   type CatalogFile,
 } from '../../../core/catalog/index.ts';
 import { catalogJson } from '../../../core/catalog/generate-catalog.ts';
-import { ACCELERATORS } from '../../../core/catalog/accelerators.ts';
+import { ACCELERATORS, NOT_OFFERED } from '../../../core/catalog/accelerators.ts';
+import { resourceProblems, resourcesOf } from '../spec/helpers.ts';
 
 const jsonPath = new URL('../../../core/catalog/catalog.json', import.meta.url);
 const rawFile = (): CatalogFile => JSON.parse(readFileSync(jsonPath, 'utf8'));
@@ -26,7 +27,7 @@ describe('bundled catalog data', () => {
 
   it('says where prices come from, their date, and how to refresh', () => {
     const { meta } = bundledCatalog();
-    expect(meta.priceDate).toMatch(/^2025-\d\d$/);
+    expect(meta.priceDate).toMatch(/^20\d\d-\d\d$/);
     expect(meta.sources.join(' ')).toMatch(/AWS/);
     expect(meta.sources.join(' ')).toMatch(/GCP/);
     expect(meta.accuracy).toMatch(/approximate/);
@@ -61,6 +62,10 @@ describe('bundled catalog data', () => {
       'gcp/n2-standard-8', 'gcp/n2-highmem-4', 'gcp/e2-standard-4', 'gcp/a2-highgpu-1g',
       'gcp/a2-ultragpu-8g', 'gcp/a3-highgpu-8g', 'gcp/g2-standard-4', 'gcp/n1-standard-8+T4:1',
       'gcp/n1-highmem-8+V100:1', 'local/local.cpu.small',
+      // What AWS and GCP sell now (issue 15): single- and multi-GPU H100, H200, B200, L40S.
+      'aws/p5.4xlarge', 'aws/p5en.48xlarge', 'aws/p6-b200.48xlarge', 'aws/g6e.2xlarge', 'aws/g6e.12xlarge',
+      'aws/p3dn.24xlarge', 'gcp/a3-highgpu-1g', 'gcp/a3-highgpu-2g', 'gcp/a3-highgpu-4g', 'gcp/a3-ultragpu-8g',
+      'gcp/a4-highgpu-8g', 'gcp/n1-standard-8+P100:1',
     ]) {
       expect(types, t).toContain(t);
     }
@@ -80,6 +85,57 @@ describe('bundled catalog data', () => {
       expect(spot).toEqual([...spot].sort((a, b) => a - b));
       expect(new Set(spot).size).toBe(spot.length);
     }
+  });
+
+  it('has a row on AWS or GCP for every accelerator name the parser accepts', () => {
+    const offered = new Set(bundledCatalog().rows.filter((r) => r.cloud !== 'local' && r.accelerator).map((r) => r.accelerator!.name));
+    for (const name of ACCELERATORS) {
+      if (NOT_OFFERED[name] !== undefined) continue;
+      expect(offered.has(name), name).toBe(true);
+      expect(resourcesOf(`accelerators: ${name}`).requests[0].accelerator?.name).toBe(name);
+    }
+  });
+
+  it('refuses, with the reason, every name no cloud sells', () => {
+    const refused = ACCELERATORS.filter((n) => NOT_OFFERED[n] !== undefined);
+    expect(refused.sort()).toEqual(['A10', 'K80']);
+    expect(resourceProblems('accelerators: K80:1')).toEqual([`resources.accelerators: K80 cannot be launched: ${NOT_OFFERED.K80}`]);
+    expect(resourceProblems('accelerators: {A10: 1, L4: 1}')[0]).toMatch(/A10 cannot be launched: .*write A10G/);
+  });
+
+  it('never prices a row at 0 or leaves a price out; spot is below on-demand wherever both exist', () => {
+    for (const row of bundledCatalog().rows) {
+      for (const region of Object.keys(row.regions)) {
+        const od = row.onDemand[region];
+        expect(Number.isFinite(od) && od > 0, `${row.instanceType} ${region}`).toBe(true);
+        for (const zone of row.regions[region]) {
+          const spot = row.spot[zone];
+          expect(Number.isFinite(spot) && spot > 0, `${row.instanceType} ${zone}`).toBe(true);
+          expect(spot, `${row.instanceType} ${zone}`).toBeLessThan(od);
+        }
+      }
+    }
+  });
+
+  it('says where every row\'s prices come from, with a dated source line', () => {
+    const { meta, rows } = bundledCatalog();
+    for (const row of rows) {
+      expect(row.source, row.instanceType).toBeDefined();
+      const line = meta.sources.find((l) => l.startsWith(`${row.source}:`));
+      expect(line, `${row.instanceType}: ${row.source}`).toBeDefined();
+    }
+    expect(meta.sources.find((l) => l.startsWith('aws-measured:'))).toMatch(/skypilot-catalog.*2026-12-03/);
+    expect(meta.sources.find((l) => l.startsWith('gcp-measured:'))).toMatch(/Cloud Billing catalog.*2026-09-26/);
+    // A measured figure is the one its source published.
+    const p5 = rows.find((r) => r.instanceType === 'p5.4xlarge')!;
+    expect(p5.onDemand['us-east-1']).toBe(6.88);
+    expect(p5.accelerator).toEqual({ name: 'H100', count: 1 });
+  });
+
+  it('a row naming an unexplained source is a problem', () => {
+    const f = rawFile();
+    f.rows[0].source = 'rumour';
+    expect(validateCatalog(f)).toEqual([`rows[0] aws/${f.rows[0].instanceType}: source 'rumour' is not explained in meta.sources`]);
   });
 
   it('has AWS spot prices that differ between zones of a region', () => {

@@ -236,7 +236,7 @@ describe('blockScopeFor', () => {
 
 describe('explainEmpty', () => {
   const cases: [string, ResourceRequest, ('aws' | 'gcp' | 'local')[] | undefined, string][] = [
-    ['too many GPUs', req({ accelerator: { name: 'H100', count: 16 } }), undefined, 'no instance has 16 H100 on any enabled cloud (instances offer 8)'],
+    ['too many GPUs', req({ accelerator: { name: 'H100', count: 16 } }), undefined, 'no instance has 16 H100 on any enabled cloud (instances offer 1, 2, 4, 8)'],
     ['accelerator absent from a cloud', req({ accelerator: { name: 'A10G', count: 1 }, infra: { cloud: 'gcp' } }), undefined, 'any instance on gcp has no A10G GPUs'],
     ['unknown instance type', req({ instanceType: 'm99.huge' }), undefined, 'unknown instance type m99.huge'],
     ['cloud not enabled', req({ infra: { cloud: 'local' } }), ['aws', 'gcp'], 'cloud local is not enabled here (enabled: aws, gcp)'],
@@ -256,7 +256,7 @@ describe('explainEmpty', () => {
   it('is undefined when something is feasible, and lists every request otherwise', () => {
     expect(explainEmpty(resources([req({ accelerator: { name: 'H100', count: 16 } }), req({ accelerator: { name: 'L4', count: 1 } })]))).toBeUndefined();
     const both = explainEmpty(resources([req({ accelerator: { name: 'H100', count: 16 } }), req({ instanceType: 'x.y' })]));
-    expect(both).toBe('[0] H100:16, on-demand: no instance has 16 H100 on any enabled cloud (instances offer 8); [1] x.y, on-demand: unknown instance type x.y');
+    expect(both).toBe('[0] H100:16, on-demand: no instance has 16 H100 on any enabled cloud (instances offer 1, 2, 4, 8); [1] x.y, on-demand: unknown instance type x.y');
   });
 });
 

@@ -1,7 +1,7 @@
 // Where each SkyPilot file-mount form ends up on a node, per cloud, and which mounts submit refuses
 // because no node could place them (nothing is left out of a job silently).
 import { describe, expect, it } from 'vitest';
-import { planNodeMounts, unplaceableMounts } from '../../../core/spec/node-mounts.ts';
+import { namedBuckets, planNodeMounts, unplaceableMounts } from '../../../core/spec/node-mounts.ts';
 import { onlyTask } from './helpers.ts';
 
 const MOUNTS = `
@@ -126,5 +126,27 @@ describe('storage mounts the parser refuses, as SkyPilot does or because they wo
     }
     expect(message).toContain("file_mounts['/data'].name: a storage mount of a bucket URL takes no name");
     expect(message).toContain("file_mounts['/shards'].source: './a/part' and './b/part/' would both land at /shards/part");
+  });
+});
+
+describe('namedBuckets: the buckets the control plane creates when missing', () => {
+  const task = onlyTask(`
+    file_mounts:
+      /a: {name: ckpt, mode: MOUNT, persistent: false}
+      /b: {name: shared, store: gcs}
+      /c: {name: ckpt, mode: COPY}
+      /d: s3://already-there/data
+      /e: {source: gs://given/prefix}
+      /f: ./local-dir
+    run: echo
+  `);
+
+  it("resolves each name's store as the node would, once per bucket; persistent only if every mount says so", () => {
+    expect(namedBuckets(task, 'aws')).toEqual([
+      { store: 's3', name: 'ckpt', persistent: false },
+      { store: 'gcs', name: 'shared', persistent: true },
+    ]);
+    expect(namedBuckets(task, 'gcp')[0]).toEqual({ store: 'gcs', name: 'ckpt', persistent: false });
+    expect(namedBuckets(task, 'local')[0]).toEqual({ store: 'local', name: 'ckpt', persistent: false });
   });
 });
