@@ -24,11 +24,11 @@ async function main() {
   try {
     for (let i = 0; i < RUNS; i++) {
       const t0 = performance.now();
-      const res = await fetch(`${plane.url}/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ yaml: YAML, source: 'trivial.yaml' }) });
+      const res = await fetch(`${plane.url}/jobs`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${plane.apiToken}` }, body: JSON.stringify({ yaml: YAML, source: 'trivial.yaml' }) });
       const { jobIds } = (await res.json()) as { jobIds: number[] };
       let running: number | undefined;
       for (;;) {
-        const { job } = (await (await fetch(`${plane.url}/jobs/${jobIds[0]}`)).json()) as { job: { status: string; finished: boolean; tasks: { startedAt?: number }[] } };
+        const { job } = (await (await fetch(`${plane.url}/jobs/${jobIds[0]}`, { headers: { authorization: `Bearer ${plane.apiToken}` } })).json()) as { job: { status: string; finished: boolean; tasks: { startedAt?: number }[] } };
         if (running === undefined && (job.status === 'RUNNING' || job.finished)) running = performance.now() - t0;
         if (job.finished) {
           if (job.status !== 'SUCCEEDED') throw new Error(`run ${i}: job ended ${job.status}`);

@@ -55,7 +55,7 @@ async function main() {
   const toRunning: number[] = [];
   let jobId = 0;
   try {
-    const res = await fetch(`${plane.url}/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ yaml: YAML, source: 'bench.yaml' }) });
+    const res = await fetch(`${plane.url}/jobs`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${plane.apiToken}` }, body: JSON.stringify({ yaml: YAML, source: 'bench.yaml' }) });
     if (!res.ok) throw new Error(`submit failed: ${res.status} ${await res.text()}`);
     jobId = ((await res.json()) as { jobIds: number[] }).jobIds[0];
     for (let i = 0; i < COUNT; i++) {
@@ -86,7 +86,7 @@ async function main() {
     }
   } finally {
     if (jobId) {
-      await fetch(`${plane.url}/jobs/cancel`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jobIds: [jobId] }) });
+      await fetch(`${plane.url}/jobs/cancel`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${plane.apiToken}` }, body: JSON.stringify({ jobIds: [jobId] }) });
       const until = Date.now() + 30_000;
       while (Date.now() < until && !(await plane.deps.store.getJob(jobId))?.finalizedAt) await sleep(50);
     }

@@ -7,6 +7,7 @@ import { openSync, closeSync, mkdirSync, readFileSync, existsSync, rmSync } from
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { serverInfoPath, skylessHome, type ServerInfo } from '../local/home.ts';
+import { readApiToken, securePrivateDirsSync } from '../local/auth.ts';
 
 export interface CliConfig {
   endpoint?: string;
@@ -55,9 +56,9 @@ async function health(url: string): Promise<boolean> {
   }
 }
 
-export function localServerInfo(): ServerInfo | undefined {
+export function localServerInfo(home = skylessHome()): ServerInfo | undefined {
   try {
-    return JSON.parse(readFileSync(serverInfoPath(), 'utf8')) as ServerInfo;
+    return JSON.parse(readFileSync(serverInfoPath(home), 'utf8')) as ServerInfo;
   } catch {
     return undefined;
   }
@@ -74,7 +75,7 @@ export async function ensureLocalControlPlane(timeoutMs = 60_000): Promise<strin
   const running = await runningLocalUrl();
   if (running) return running;
   const home = skylessHome();
-  mkdirSync(join(home, 'local'), { recursive: true });
+  securePrivateDirsSync(home);
   const lockDir = join(home, 'local', 'starting.lock');
   let owner = false;
   try {
@@ -112,19 +113,52 @@ export async function ensureLocalControlPlane(timeoutMs = 60_000): Promise<strin
   throw new ConnectionError(`the local control plane did not start within ${timeoutMs / 1000} s; see ${join(home, 'local', 'server.log')}`);
 }
 
+export function isLoopbackHost(hostname: string): boolean {
+  return hostname === '127.0.0.1' || hostname === 'localhost' || hostname === '[::1]';
+}
+
 export async function connect(env: Readonly<Record<string, string | undefined>> = process.env): Promise<Client> {
   const cfg = readConfig();
   const endpoint = env.SKYLESS_ENDPOINT || cfg.endpoint;
-  if (endpoint) return httpClient(endpoint.replace(/\/+$/, ''), false, cfg.region ?? env.AWS_REGION, cfg.region !== undefined && endpoint === cfg.endpoint);
-  return httpClient(await ensureLocalControlPlane(), true);
+  if (endpoint) {
+    let u: URL;
+    try {
+      u = new URL(endpoint);
+    } catch {
+      throw new ConnectionError(`the endpoint '${endpoint}' is not a URL`);
+    }
+    if (u.protocol !== 'https:' && !(u.protocol === 'http:' && isLoopbackHost(u.hostname))) {
+      throw new ConnectionError(`the endpoint '${endpoint}' must use https:// (only 127.0.0.1/localhost may use http): requests would travel in the clear`);
+    }
+    return httpClient(endpoint.replace(/\/+$/, ''), false, cfg.region ?? env.AWS_REGION, cfg.region !== undefined && endpoint === cfg.endpoint);
+  }
+  const url = await ensureLocalControlPlane();
+  return httpClient(url, true, undefined, false, localToken(skylessHome()));
+}
+
+function localToken(home: string): string {
+  const token = readApiToken(home);
+  if (!token) throw new ConnectionError(`no API token in ${join(home, 'local', 'api-token')}: the local control plane writes it when it starts`);
+  return token;
+}
+
+/**
+ * A client of the local control plane of `home` as it runs now (tests, the dashboard): its address
+ * from local/server.json and the token from local/api-token.
+ */
+export function localClient(home: string): Client {
+  const info = localServerInfo(home);
+  if (!info) throw new ConnectionError(`no local control plane is running for ${home}`);
+  return httpClient(info.url, true, undefined, false, localToken(home));
 }
 
 /**
  * Requests are SigV4-signed unless they go to the local control plane: an endpoint on this machine
  * (127.0.0.1/localhost) is taken for one unless a region was configured with it (`skyless config set
  * endpoint URL --region R`), which says "an AWS API that verifies signatures" wherever it listens.
+ * The local control plane instead takes the bearer token of its home (local/auth.ts).
  */
-function httpClient(endpoint: string, local: boolean, region?: string, regionConfigured = false): Client {
+export function httpClient(endpoint: string, local: boolean, region?: string, regionConfigured = false, bearer?: string): Client {
   const loopback = endpoint.startsWith('http://127.0.0.1') || endpoint.startsWith('http://localhost');
   const sign = !local && (regionConfigured || !loopback);
   return {
@@ -133,8 +167,9 @@ function httpClient(endpoint: string, local: boolean, region?: string, regionCon
     async request<T>(method: string, path: string, body?: unknown): Promise<T> {
       const url = `${endpoint}${path}`;
       let headers: Record<string, string> = { accept: 'application/json' };
-      const text = body === undefined ? undefined : JSON.stringify(body);
+      const text = body === undefined ? (method === 'GET' || method === 'HEAD' ? undefined : '{}') : JSON.stringify(body);
       if (text !== undefined) headers['content-type'] = 'application/json';
+      if (bearer) headers.authorization = `Bearer ${bearer}`;
       if (sign) headers = await signedHeaders(method, url, headers, text, region);
       let res: Response;
       try {

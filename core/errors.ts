@@ -37,6 +37,11 @@ export class AuthError extends Error {
   override readonly name = 'AuthError' as const;
 }
 
+/** The caller is known but may not touch this (another user's job without the admin setting). */
+export class ForbiddenError extends Error {
+  override readonly name = 'ForbiddenError' as const;
+}
+
 /** A status change that SPEC §2 does not allow. */
 export class InvalidTransitionError extends Error {
   override readonly name = 'InvalidTransitionError' as const;

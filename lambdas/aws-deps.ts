@@ -169,6 +169,15 @@ export function readAwsRuntimeConfig(env: Env): AwsRuntimeConfig {
   const instanceProfileArn = optional('NODE_INSTANCE_PROFILE_ARN');
   if (instanceProfileArn && !/^arn:[a-z-]+:iam::\d{12}:instance-profile\//.test(instanceProfileArn)) problems.push(`NODE_INSTANCE_PROFILE_ARN '${instanceProfileArn}' is not an instance profile ARN`);
 
+  // Ownership and guardrails (core/usecases/ownership.ts, guardrails.ts); unset = nobody / no cap.
+  const adminPrincipals = list('ADMIN_PRINCIPALS');
+  for (const a of adminPrincipals ?? []) if (!/^arn:aws[a-z-]*:(iam|sts)::\d{12}:.+$/.test(a)) problems.push(`ADMIN_PRINCIPALS: '${a}' is not an IAM user, role or session ARN`);
+  const cap = (name: string) => (env[name]?.trim() ? number(name, 0, { integer: true, min: 1 }) : undefined);
+  const maxNodesPerJob = cap('MAX_NODES_PER_JOB');
+  const maxJobsPerSubmission = cap('MAX_JOBS_PER_SUBMISSION');
+  const maxActiveJobsPerUser = cap('MAX_ACTIVE_JOBS_PER_USER');
+  const allowedInstanceTypes = list('ALLOWED_INSTANCE_TYPES');
+  for (const t of allowedInstanceTypes ?? []) if (!/^[a-z0-9][-a-z0-9.+:]*$/i.test(t)) problems.push(`ALLOWED_INSTANCE_TYPES: '${t}' is not an instance type name`);
   const maxLaunchAttempts = env.MAX_LAUNCH_ATTEMPTS?.trim() ? number('MAX_LAUNCH_ATTEMPTS', 0, { integer: true, min: 1 }) : undefined;
   const backoffInitial = number('BACKOFF_INITIAL_SECONDS', DEFAULT_BACKOFF.initial, { min: 1 });
   const backoffMax = number('BACKOFF_MAX_SECONDS', DEFAULT_BACKOFF.max, { min: 1 });
@@ -188,6 +197,11 @@ export function readAwsRuntimeConfig(env: Env): AwsRuntimeConfig {
     logChunkBytes: number('LOG_CHUNK_BYTES', AWS_SETTING_DEFAULTS.logChunkBytes, { integer: true, min: 1024 }),
     allowedClouds,
     ...(maxLaunchAttempts !== undefined ? { maxLaunchAttempts } : {}),
+    ...(adminPrincipals?.length ? { adminPrincipals } : {}),
+    ...(maxNodesPerJob !== undefined ? { maxNodesPerJob } : {}),
+    ...(maxJobsPerSubmission !== undefined ? { maxJobsPerSubmission } : {}),
+    ...(maxActiveJobsPerUser !== undefined ? { maxActiveJobsPerUser } : {}),
+    ...(allowedInstanceTypes?.length ? { allowedInstanceTypes } : {}),
   };
   if (settings.heartbeatTimeoutSeconds <= settings.heartbeatSeconds) {
     problems.push(`HEARTBEAT_TIMEOUT_SECONDS (${settings.heartbeatTimeoutSeconds}) must exceed HEARTBEAT_SECONDS (${settings.heartbeatSeconds})`);

@@ -6,12 +6,14 @@
 import '../core/polyfills.ts';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { userInfo } from 'node:os';
 import { createServer, type IncomingMessage, type ServerResponse, type Server } from 'node:http';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { startDynalite, ensureTable, type RunningDynalite } from '../adapters/local/dynalite.ts';
+import { startDynalite, ensureTable, unixSocketRequestHandler, type RunningDynalite } from '../adapters/local/dynalite.ts';
+import { apiTokenPath, checkLocalRequest, privateSecretFile, securePrivateDirs } from './auth.ts';
 import { DynamoJobStore } from '../adapters/aws/dynamo-job-store.ts';
 import { LocalWorkflows } from '../adapters/local/local-workflows.ts';
 import { FileObjectStore } from '../adapters/local/file-object-store.ts';
@@ -37,6 +39,14 @@ function envNumber(name: string, dflt: number): number {
   return n;
 }
 
+function envCap<K extends 'maxNodesPerJob' | 'maxJobsPerSubmission' | 'maxActiveJobsPerUser'>(name: string, key: K): Partial<Record<K, number>> {
+  const v = process.env[name];
+  if (v === undefined || v === '') return {};
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer, got '${v}'`);
+  return { [key]: n } as Partial<Record<K, number>>;
+}
+
 /** Local defaults: fast detection (a process dies in a blink), SkyPilot's launch back-off. */
 export function localSettings(apiUrl: string, overrides: Partial<Settings> = {}): Settings {
   return {
@@ -58,6 +68,10 @@ export function localSettings(apiUrl: string, overrides: Partial<Settings> = {})
     logChunkBytes: 64 * 1024,
     mountSaveSeconds: envNumber('SKYLESS_MOUNT_SAVE_SECONDS', 30),
     allowedClouds: ['local'],
+    // Guardrails (core/usecases/guardrails.ts): unset = no cap, as on one's own machine.
+    ...envCap('SKYLESS_MAX_NODES_PER_JOB', 'maxNodesPerJob'),
+    ...envCap('SKYLESS_MAX_JOBS_PER_SUBMISSION', 'maxJobsPerSubmission'),
+    ...envCap('SKYLESS_MAX_ACTIVE_JOBS_PER_USER', 'maxActiveJobsPerUser'),
     ...overrides,
   };
 }
@@ -75,6 +89,10 @@ export interface ControlPlane {
   home: string;
   port: number;
   deps: Deps;
+  /** The bearer token user routes need (also in $SKYLESS_HOME/local/api-token, 0600). */
+  apiToken: string;
+  /** The store's Unix socket: the store has no TCP port. */
+  storeSocket: string;
   workflows: LocalWorkflows;
   provider: ProcessProvider;
   bus: LocalEventBus;
@@ -87,29 +105,33 @@ export interface ControlPlane {
 /** Answers a /local/* request, or undefined when the route is not its own. */
 export type LocalAdminHandler = (method: string, u: URL, body: Buffer) => Promise<{ status: number; body: unknown } | undefined>;
 
-async function secretFile(path: string): Promise<string> {
+/** The local plane's one user: the OS user running it (who alone can read the API token). */
+export function localPrincipal(): string {
   try {
-    return (await readFile(path, 'utf8')).trim();
+    return userInfo().username;
   } catch {
-    const key = randomBytes(32).toString('base64url');
-    await writeFile(path, key, { mode: 0o600 });
-    return key;
+    return process.env.USER || 'local';
   }
 }
 
 export async function startControlPlane(opts: ControlPlaneOptions): Promise<ControlPlane> {
   const root = join(opts.home, 'local');
+  await securePrivateDirs(opts.home);
   await mkdir(join(root, 'db'), { recursive: true });
   const log = opts.log ?? (() => {});
-  const dynalite: RunningDynalite = await startDynalite({ path: join(root, 'db') });
+  // The store listens on a socket inside the 0700 home: no port for other users or web pages.
+  const storeSocket = join(root, 'store.sock');
+  const dynalite: RunningDynalite = await startDynalite({ path: join(root, 'db'), socketPath: storeSocket });
   const client = new DynamoDBClient({
     endpoint: dynalite.endpoint,
     region: 'local',
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    requestHandler: unixSocketRequestHandler(storeSocket),
   });
   await ensureTable(client, TABLE_NAME);
   const store = new DynamoJobStore({ client, tableName: TABLE_NAME });
-  const key = await secretFile(join(root, 'secret.key'));
+  const key = await privateSecretFile(join(root, 'secret.key'));
+  const apiToken = await privateSecretFile(apiTokenPath(opts.home));
 
   // Agents are given the API's URL when they launch and outlive this process (as VMs outlive a
   // controller), so the port must survive a restart: the first start records it, later ones reuse it.
@@ -192,15 +214,24 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     log,
   };
   const workflowHandler = createWorkflowHandler(deps);
-  const api = createApiHandler(deps, { callerOf: (e) => e.headers?.['x-skyless-user'] ?? process.env.USER ?? 'local' });
+  // Whoever holds the token is the local user (the token file is readable by that user only).
+  const principal = localPrincipal();
+  const api = createApiHandler(deps, { callerOf: () => principal });
   const events = createEventsHandler(deps);
   bus.subscribe((event) => events(event as never));
 
   server.on('request', (req, res) => void serve(req, res));
   async function serve(req: IncomingMessage, res: ServerResponse) {
     try {
-      const body = await readBody(req);
       const u = new URL(req.url ?? '/', url);
+      const refusal = checkLocalRequest({ method: req.method ?? 'GET', path: u.pathname, headers: req.headers }, { token: apiToken, port });
+      if (refusal) {
+        req.resume();
+        res.writeHead(refusal.status, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ error: refusal.error, message: refusal.message }));
+        return;
+      }
+      const body = await readBody(req);
       if (u.pathname.startsWith('/files/')) return await serveFile(req.method ?? 'GET', u, body, res);
       if (u.pathname.startsWith('/local/')) return await serveLocalAdmin(req.method ?? 'GET', u, body, res);
       const result = await api(toApiEvent(req, u, body));
@@ -279,6 +310,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     home: opts.home,
     port,
     deps,
+    apiToken,
+    storeSocket,
     workflows,
     provider,
     bus,

@@ -4,8 +4,9 @@
 // transactions, streams, TTL or ReturnValuesOnConditionCheckFailure; the store uses none of them.
 
 import { createRequire } from 'node:module';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { Agent, type Server } from 'node:http';
+import { createConnection, type AddressInfo, type Socket } from 'node:net';
+import { rm } from 'node:fs/promises';
 import {
   CreateTableCommand,
   DescribeTableCommand,
@@ -31,12 +32,20 @@ export interface StartDynaliteOptions {
   path?: string;
   /** TCP port on 127.0.0.1; 0 or undefined = any free port. */
   port?: number;
+  /**
+   * Listen on this Unix socket instead of TCP (local mode): only processes that may open the
+   * socket's directory reach the store, where a loopback port answers every local user and, through
+   * the browser, every web page. Clients connect with `unixSocketRequestHandler`.
+   */
+  socketPath?: string;
 }
 
 export interface RunningDynalite {
-  /** `http://127.0.0.1:<port>`, for the SDK's `endpoint`. */
+  /** `http://127.0.0.1:<port>` (or `http://localhost` on a socket), for the SDK's `endpoint`. */
   endpoint: string;
+  /** The TCP port; 0 on a Unix socket. */
   port: number;
+  socketPath?: string;
   /** Stops listening and closes the database (flushes LevelDB). Safe to call twice. */
   close(): Promise<void>;
 }
@@ -44,6 +53,7 @@ export interface RunningDynalite {
 /** Starts dynalite on 127.0.0.1. Table state transitions are instant (createTableMs etc. = 0). */
 export async function startDynalite(options: StartDynaliteOptions = {}): Promise<RunningDynalite> {
   const server = dynalite({ path: options.path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  if (options.socketPath) return listenOnSocket(server, options.socketPath);
   await new Promise<void>((resolve, reject) => {
     const onError = (err: Error) => reject(new Error(`dynalite could not listen on 127.0.0.1:${options.port ?? 0}: ${err.message}`));
     server.once('error', onError);
@@ -53,9 +63,43 @@ export async function startDynalite(options: StartDynaliteOptions = {}): Promise
     });
   });
   const port = (server.address() as AddressInfo).port;
+  return running(server, `http://127.0.0.1:${port}`, port);
+}
+
+async function listenOnSocket(server: Server, socketPath: string): Promise<RunningDynalite> {
+  // A socket file left by a process that died is removed; one that answers belongs to a live store.
+  const live = await new Promise<boolean>((resolve) => {
+    const s: Socket = createConnection(socketPath);
+    s.once('connect', () => (s.destroy(), resolve(true)));
+    s.once('error', () => resolve(false));
+  });
+  if (live) throw new Error(`the store socket ${socketPath} is in use: is another skyless control plane running for this SKYLESS_HOME?`);
+  await rm(socketPath, { force: true });
+  await new Promise<void>((resolve, reject) => {
+    const onError = (err: Error) => reject(new Error(`dynalite could not listen on ${socketPath}: ${err.message}`));
+    server.once('error', onError);
+    server.listen(socketPath, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+  return { ...running(server, 'http://localhost', 0), socketPath };
+}
+
+/** The SDK client option that sends every request over `socketPath` (the endpoint's host is ignored). */
+export function unixSocketRequestHandler(socketPath: string): { httpAgent: Agent } {
+  class SocketAgent extends Agent {
+    override createConnection(): Socket {
+      return createConnection(socketPath);
+    }
+  }
+  return { httpAgent: new SocketAgent({ keepAlive: true }) };
+}
+
+function running(server: Server, endpoint: string, port: number): RunningDynalite {
   let closing: Promise<void> | undefined;
   return {
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint,
     port,
     close() {
       closing ??= new Promise<void>((resolve, reject) => {

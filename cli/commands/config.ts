@@ -8,7 +8,7 @@ import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { CliIo } from '../io.ts';
 import { EXIT } from '../io.ts';
-import { configPath, readConfig, type CliConfig } from '../client.ts';
+import { configPath, isLoopbackHost, readConfig, type CliConfig } from '../client.ts';
 
 /** What `skyless init` and `config set` store; cli/client.ts reads endpoint and region. */
 export type StoredConfig = CliConfig & { stack?: string };
@@ -42,7 +42,9 @@ export function checkEndpoint(url: string, region?: string): { error: string } |
   if (region !== undefined && !REGION.test(region)) return { error: `--region '${region}' is not an AWS region name (like us-east-1)` };
   const fromUrl = regionOfEndpoint(url);
   if (region && fromUrl && region !== fromUrl) return { error: `--region ${region} disagrees with the endpoint's region ${fromUrl}` };
-  const loopback = parsed.hostname === '127.0.0.1' || parsed.hostname === 'localhost';
+  const loopback = isLoopbackHost(parsed.hostname);
+  // Plain http to another machine would send signed requests, job specs and logs in the clear.
+  if (parsed.protocol === 'http:' && !loopback) return { error: `'${url}' uses http://; a remote endpoint must use https:// (only 127.0.0.1/localhost may use http)` };
   const r = region ?? fromUrl;
   if (!r && !loopback) return { error: `the region of '${url}' cannot be read from it: add --region (the region the API is deployed in)` };
   return { endpoint: url.replace(/\/+$/, ''), ...(r ? { region: r } : {}) };

@@ -16,12 +16,14 @@ export interface CancelOptions {
 }
 
 export async function runCancel(opts: CancelOptions, io: CliIo, client?: Client): Promise<number> {
-  const selectors = [opts.jobIds.length > 0, opts.name !== undefined, opts.pool !== undefined, opts.all, opts.allUsers].filter(Boolean).length;
+  // `--name NAME --all`: every job of that name (without --all, a name matching several is refused).
+  const namedAll = opts.name !== undefined && opts.all;
+  const selectors = [opts.jobIds.length > 0, opts.name !== undefined, opts.pool !== undefined, opts.all && !namedAll, opts.allUsers].filter(Boolean).length;
   if (selectors !== 1) {
-    io.stderr('skyless: say exactly one of: job IDs, --name, --pool, --all, --all-users\n');
+    io.stderr('skyless: say exactly one of: job IDs, --name (with --all for every job of that name), --pool, --all, --all-users\n');
     return EXIT.USAGE;
   }
-  const what = opts.jobIds.length ? `managed job(s) ${opts.jobIds.join(', ')}` : opts.name ? `managed jobs named '${opts.name}'` : opts.pool ? `jobs of pool '${opts.pool}'` : opts.allUsers ? "every user's managed jobs" : 'all your managed jobs';
+  const what = opts.jobIds.length ? `managed job(s) ${opts.jobIds.join(', ')}` : opts.name ? `${namedAll ? 'every managed job' : 'the managed job'} named '${opts.name}'` : opts.pool ? `jobs of pool '${opts.pool}'` : opts.allUsers ? "every user's managed jobs" : 'all your managed jobs';
   if (!opts.yes) {
     if (!io.interactive) {
       io.stderr(`skyless: cancelling ${what} needs confirmation; stdin is not a terminal, so pass -y\n`);
@@ -31,7 +33,7 @@ export async function runCancel(opts: CancelOptions, io: CliIo, client?: Client)
   }
   try {
     const c = client ?? (await connect());
-    const body = opts.jobIds.length ? { jobIds: opts.jobIds } : opts.name ? { name: opts.name } : opts.pool ? { pool: opts.pool } : { all: true, allUsers: opts.allUsers };
+    const body = opts.jobIds.length ? { jobIds: opts.jobIds } : opts.name ? { name: opts.name, ...(namedAll ? { all: true } : {}) } : opts.pool ? { pool: opts.pool } : { all: true, allUsers: opts.allUsers };
     const r = await c.request<CancelResult>('POST', '/jobs/cancel', body);
     if (r.cancelled.length) io.stdout(`Cancelling managed job(s): ${r.cancelled.join(', ')}.\n`);
     if (r.alreadyFinished.length) io.stdout(`Already finished: ${r.alreadyFinished.join(', ')}.\n`);
@@ -49,7 +51,7 @@ export function cancelCommand(io: CliIo, setExitCode: (code: number) => void): C
     .argument('[job_ids...]', 'job IDs')
     .option('-n, --name <name>', 'jobs with this name')
     .option('-p, --pool <pool>', 'jobs of this pool')
-    .option('-a, --all', 'all your jobs', false)
+    .option('-a, --all', 'all your jobs (with --name: every job of that name)', false)
     .option('-u, --all-users', "every user's jobs", false)
     .option('-y, --yes', 'do not ask for confirmation', false)
     .action(async (ids: string[], flags: Record<string, unknown>) => {

@@ -9,6 +9,7 @@ import { renderTable, type TableColumn } from '../table.ts';
 import { formatAgo, formatDuration, formatRequested, jobDurations, taskDurations } from '../../core/job/format.ts';
 import { isTerminal, TASK_STATUSES } from '../../core/job/status.ts';
 import type { JobView } from '../api-types.ts';
+import { displayUser } from '../../core/usecases/ownership.ts';
 
 export interface QueueOptions {
   limit: number;
@@ -37,8 +38,29 @@ function money(usd: number): string {
   return usd === 0 ? '-' : `$${usd < 0.01 ? usd.toFixed(4) : usd.toFixed(2)}`;
 }
 
-/** Rows of the queue table for these jobs at time `now` (pure, for tests). */
-export function queueRows(jobs: JobView[], now: number): string[][] {
+/** The columns of the queue table: with `-u`, a USER column after NAME (SkyPilot's). */
+export function queueColumns(users = false): TableColumn[] {
+  return users ? [...COLUMNS.slice(0, 3), { header: 'USER' }, ...COLUMNS.slice(3)] : COLUMNS;
+}
+
+/** Rows of the queue table for these jobs at time `now` (pure, for tests); `users` adds the USER column. */
+export function queueRows(jobs: JobView[], now: number, users = false): string[][] {
+  const rows = queueRowsWithoutUser(jobs, now);
+  if (!users) return rows;
+  // Every job contributes one row, plus one per task for a pipeline: walk them in the same order.
+  const out: string[][] = [];
+  let i = 0;
+  for (const job of jobs) {
+    const n = job.tasks.length === 1 ? 1 : job.tasks.length + 1;
+    for (let k = 0; k < n; k++, i++) {
+      const r = rows[i]!;
+      out.push([...r.slice(0, 3), k === 0 ? displayUser(job.user) : '', ...r.slice(3)]);
+    }
+  }
+  return out;
+}
+
+function queueRowsWithoutUser(jobs: JobView[], now: number): string[][] {
   const rows: string[][] = [];
   for (const job of jobs) {
     const pool = job.pool ?? '-';
@@ -131,7 +153,7 @@ export async function runQueue(opts: QueueOptions, io: CliIo, client?: Client): 
       return EXIT.OK;
     }
     io.stdout(`${inProgressLine(jobs)}\n`);
-    if (jobs.length) io.stdout(renderTable(COLUMNS, queueRows(jobs, Date.now())) + '\n');
+    if (jobs.length) io.stdout(renderTable(queueColumns(opts.allUsers), queueRows(jobs, Date.now(), opts.allUsers)) + '\n');
     return EXIT.OK;
   } catch (err) {
     return reportError(io, err);

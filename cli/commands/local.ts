@@ -2,7 +2,7 @@
 import { Command } from 'commander';
 import type { CliIo } from '../io.ts';
 import { EXIT } from '../io.ts';
-import { ensureLocalControlPlane, localServerInfo, runningLocalUrl } from '../client.ts';
+import { ensureLocalControlPlane, localClient, localServerInfo, runningLocalUrl } from '../client.ts';
 import { skylessHome } from '../../local/home.ts';
 import { preemptCommand } from './local-preempt.ts';
 import { faultsCommand } from './local-faults.ts';
@@ -27,7 +27,9 @@ export function localCommand(io: CliIo, setExitCode: (code: number) => void): Co
         io.stdout('Local control plane is not running.\n');
         return setExitCode(EXIT.OK);
       }
-      await fetch(`${url}/local/shutdown`, { method: 'POST' }).catch(() => undefined);
+      await Promise.resolve()
+        .then(() => localClient(skylessHome()).request('POST', '/local/shutdown', {}))
+        .catch(() => undefined);
       const deadline = Date.now() + 15_000;
       while (Date.now() < deadline && (await runningLocalUrl())) await new Promise((r) => setTimeout(r, 100));
       if (await runningLocalUrl()) {
@@ -49,7 +51,7 @@ export function localCommand(io: CliIo, setExitCode: (code: number) => void): Co
         io.stdout('Local control plane is not running.\n');
         return setExitCode(EXIT.FAILURE);
       }
-      const s = (await (await fetch(`${url}/local/status`)).json()) as { pid: number; executions: number };
+      const s = await localClient(skylessHome()).request<{ pid: number; executions: number }>('GET', '/local/status');
       io.stdout(`Local control plane running at ${url} (pid ${s.pid}, ${s.executions} workflow execution(s) in progress, state in ${skylessHome()}/local).\n`);
       setExitCode(EXIT.OK);
     });

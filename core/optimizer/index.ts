@@ -20,6 +20,8 @@ export interface OptimizerOptions {
   catalog?: Catalog;
   /** Clouds this deployment can launch on; defaults to every cloud in the catalog. */
   allowedClouds?: readonly Cloud[];
+  /** Instance types this deployment may launch (a guardrail); undefined or empty = any. */
+  allowedInstanceTypes?: readonly string[];
 }
 
 /**
@@ -166,7 +168,9 @@ export function candidatesFor(resources: ResourcesSpec, numNodes: number, opts?:
   const perRequest = resources.requests.map((r, i) => candidatesOfRequest(r, i, catalog, allowed).sort(compareCandidates));
   const ordered = resources.order === 'cheapest' ? perRequest.flat().sort(compareCandidates) : perRequest.flat();
   const seen = new Set<string>();
+  const types = opts?.allowedInstanceTypes?.length ? new Set(opts.allowedInstanceTypes) : undefined;
   return ordered.filter((c) => {
+    if (types && !types.has(c.instanceType)) return false;
     const key = candidateKey(c);
     if (seen.has(key)) return false;
     seen.add(key);

@@ -7,7 +7,8 @@ import type { JobRecord } from '../job/records.ts';
 import type { Deps } from './deps.ts';
 import { mutateJob } from './mutate.ts';
 import { cancelAllIdle, signalWait } from './workflow-steps.ts';
-import { NotFoundError } from '../errors.ts';
+import { NotFoundError, ValidationError } from '../errors.ts';
+import { assertCanAccess, ownerFilter, type Caller } from './ownership.ts';
 
 export interface CancelResult {
   cancelled: number[];
@@ -15,12 +16,14 @@ export interface CancelResult {
   notFound: number[];
 }
 
-async function cancelOne(deps: Deps, jobId: number, by: string): Promise<'cancelled' | 'finished'> {
+async function cancelOne(deps: Deps, jobId: number, by: string, caller?: Caller): Promise<'cancelled' | 'finished'> {
   // The wait the workflow is parked in when the change is written: cancelling a PENDING job clears
   // it from the record, but the workflow must still be woken (to finalize) through its token.
   let parked: JobRecord['wait'];
   const { job } = await mutateJob(deps, jobId, (j) => {
     parked = j.wait;
+    // Ownership is checked on the record the change is computed from: no window between check and write.
+    if (caller) assertCanAccess(caller, j, 'cancelling');
     if (isTerminal(j.status)) return null;
     const now = deps.clock.now();
     const flagged: JobRecord = j.cancelRequested ? j : { ...j, cancelRequested: { at: now, by } };
@@ -44,13 +47,20 @@ async function cancelOne(deps: Deps, jobId: number, by: string): Promise<'cancel
  */
 export const CANCEL_CONCURRENCY = 64;
 
-export async function cancelJobs(deps: Deps, jobIds: number[], by: string, concurrency = CANCEL_CONCURRENCY): Promise<CancelResult> {
+/**
+ * Cancels `jobIds`. `by` is a Caller for a user's request (each job's owner is checked; the whole
+ * request fails with ForbiddenError on the first job the caller may not touch, before or after
+ * cancelling its own), or a name for internal callers that act for the system.
+ */
+export async function cancelJobs(deps: Deps, jobIds: number[], by: string | Caller, concurrency = CANCEL_CONCURRENCY): Promise<CancelResult> {
+  const caller = typeof by === 'string' ? undefined : by;
+  const who = typeof by === 'string' ? by : by.principal;
   const result: CancelResult = { cancelled: [], alreadyFinished: [], notFound: [] };
   const queue = [...jobIds];
   const worker = async () => {
     for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
       try {
-        const r = await cancelOne(deps, id, by);
+        const r = await cancelOne(deps, id, who, caller);
         (r === 'cancelled' ? result.cancelled : result.alreadyFinished).push(id);
       } catch (err) {
         if (err instanceof NotFoundError) result.notFound.push(id);
@@ -74,4 +84,34 @@ export async function activeJobIds(deps: Deps, filter: { name?: string; user?: s
     cursor = page.nextCursor;
   } while (cursor);
   return ids;
+}
+
+export type CancelSelector = { jobIds: number[] } | { name: string; all?: boolean } | { pool: string } | { all: true; allUsers?: boolean };
+
+/**
+ * The jobs a user's cancel request names (ownership applied where they are selected): by ID as given
+ * (cancelJobs checks each owner), by name / pool / all among the caller's own active jobs, or every
+ * user's with `allUsers` (admins only). A name matching several jobs is refused unless `all` says
+ * "every one of them" (SkyPilot's `cancel -n NAME` asks which; a non-interactive call must say).
+ */
+export async function selectForCancel(deps: Deps, caller: Caller, sel: CancelSelector): Promise<number[]> {
+  if ('jobIds' in sel) {
+    // All or nothing: a list naming another user's job cancels none (cancelOne checks again on write).
+    if (!caller.admin) {
+      for (let i = 0; i < sel.jobIds.length; i += CANCEL_CONCURRENCY) {
+        const jobs = await Promise.all(sel.jobIds.slice(i, i + CANCEL_CONCURRENCY).map((id) => deps.store.getJob(id)));
+        for (const j of jobs) if (j) assertCanAccess(caller, j, 'cancelling');
+      }
+    }
+    return sel.jobIds;
+  }
+  if ('name' in sel) {
+    const ids = await activeJobIds(deps, { name: sel.name, user: caller.principal });
+    if (ids.length > 1 && !sel.all) {
+      throw new ValidationError(`${ids.length} active managed jobs are named '${sel.name}' (IDs ${ids.slice(0, 10).join(', ')}${ids.length > 10 ? ', …' : ''}); cancel them by ID, or add --all to cancel every one`, { jobIds: ids });
+    }
+    return ids;
+  }
+  if ('pool' in sel) return activeJobIds(deps, { pool: sel.pool, user: caller.principal });
+  return activeJobIds(deps, { user: ownerFilter(caller, sel.allUsers === true, 'cancelling') });
 }

@@ -56,6 +56,19 @@ export interface Settings {
    * work (they also save when a phase ends, on an interruption notice and when they stop). Default 30.
    */
   mountSaveSeconds?: number;
+  /**
+   * Principals that may read and cancel every user's jobs (core/usecases/ownership.ts): full IAM
+   * ARNs, or role ARNs (any session of the role). Default: nobody.
+   */
+  adminPrincipals?: string[];
+  /** Guardrails (core/usecases/guardrails.ts); each undefined = no cap. Largest num_nodes of one task. */
+  maxNodesPerJob?: number;
+  /** Largest `--num-jobs` of one submission. */
+  maxJobsPerSubmission?: number;
+  /** Most unfinished jobs one user may have at once (a submission that would pass it is refused). */
+  maxActiveJobsPerUser?: number;
+  /** Instance types nodes may be launched as; undefined or empty = any. Also an IAM condition on AWS. */
+  allowedInstanceTypes?: string[];
 }
 
 export interface Deps {

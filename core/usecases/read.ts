@@ -8,6 +8,7 @@ import { isTerminal } from '../job/status.ts';
 import { NotFoundError } from '../errors.ts';
 import type { Deps } from './deps.ts';
 import { LOG_PREFIX } from './agent.ts';
+import { assertCanAccess, canAccess, type Caller } from './ownership.ts';
 
 export const REDACTED = '<redacted>';
 
@@ -26,20 +27,40 @@ export function jobView(job: JobRecord): JobView {
   return { ...rest, spec: redactSpec(spec), finished: isTerminal(job.status) };
 }
 
-export async function queue(deps: Deps, query: JobQuery): Promise<{ jobs: JobView[]; nextCursor?: string }> {
-  const page = await deps.store.listJobs(query);
-  return { jobs: page.jobs.map(jobView), nextCursor: page.nextCursor };
+/**
+ * A queue row of another user's job (SkyPilot's `queue -u` lists everyone's jobs): what it asks for
+ * and how it is doing, without its commands, envs or file mounts, which only its owner or an admin reads.
+ */
+export function listingView(job: JobRecord): JobView {
+  const v = jobView(job);
+  return { ...v, spec: { ...v.spec, tasks: v.spec.tasks.map((t) => ({ name: t.name, numNodes: t.numNodes, resources: t.resources, envs: {}, secrets: {}, fileMounts: [] })) } };
 }
 
-export async function getJob(deps: Deps, jobId: number): Promise<{ job: JobView; attempts: AttemptRecord[] }> {
+/**
+ * The queue: the caller's jobs, or with `allUsers` everyone's (SkyPilot's `-u`), other users' rows
+ * reduced to listingView unless the caller is an admin.
+ */
+export async function queue(deps: Deps, caller: Caller, query: Omit<JobQuery, 'user'> & { allUsers?: boolean }): Promise<{ jobs: JobView[]; nextCursor?: string }> {
+  const { allUsers, ...rest } = query;
+  const page = await deps.store.listJobs({ ...rest, user: allUsers ? undefined : caller.principal });
+  return { jobs: page.jobs.map((j) => (canAccess(caller, j) ? jobView(j) : listingView(j))), nextCursor: page.nextCursor };
+}
+
+/** A job by ID, for its owner or an admin. */
+async function ownJob(deps: Deps, caller: Caller, jobId: number, action: string): Promise<JobRecord> {
   const job = await deps.store.getJob(jobId);
   if (!job) throw new NotFoundError(`managed job ${jobId} not found`);
+  assertCanAccess(caller, job, action);
+  return job;
+}
+
+export async function getJob(deps: Deps, caller: Caller, jobId: number): Promise<{ job: JobView; attempts: AttemptRecord[] }> {
+  const job = await ownJob(deps, caller, jobId, 'reading');
   return { job: jobView(job), attempts: await deps.store.listAttempts(jobId) };
 }
 
-export async function controllerLog(deps: Deps, jobId: number): Promise<{ events: JobEvent[]; attempts: AttemptRecord[] }> {
-  const job = await deps.store.getJob(jobId);
-  if (!job) throw new NotFoundError(`managed job ${jobId} not found`);
+export async function controllerLog(deps: Deps, caller: Caller, jobId: number): Promise<{ events: JobEvent[]; attempts: AttemptRecord[] }> {
+  await ownJob(deps, caller, jobId, 'reading');
   return { events: await deps.store.listEvents(jobId), attempts: await deps.store.listAttempts(jobId) };
 }
 
@@ -83,9 +104,8 @@ function parseLogKey(key: string): Omit<LogChunk, 'text'> | undefined {
  * A job's output, oldest first: by task, attempt, node, offset (keys sort that way, zero-padded).
  * Every attempt's output is kept (logs live under their own prefix, never deleted with the job files).
  */
-export async function jobLogs(deps: Deps, jobId: number, q: LogQuery): Promise<LogPage> {
-  const job = await deps.store.getJob(jobId);
-  if (!job) throw new NotFoundError(`managed job ${jobId} not found`);
+export async function jobLogs(deps: Deps, caller: Caller, jobId: number, q: LogQuery): Promise<LogPage> {
+  const job = await ownJob(deps, caller, jobId, 'reading the logs of');
   let complete0 = isTerminal(job.status) && job.finalizedAt !== undefined;
   let status = job.status;
   if (q.task !== undefined) {

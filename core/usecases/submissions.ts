@@ -197,7 +197,10 @@ export async function submitUploadedObject(deps: Deps, bucket: string, upload: U
   let key = upload.key;
   const skip = notASubmission(key);
   if (skip) return { handled: false, why: skip };
-  let bytes = await deps.objects.get(key);
+  // The event says the object's size: an oversized upload is refused without reading it (a
+  // multi-gigabyte object would exhaust the function's memory before any check on the bytes).
+  const oversized = typeof upload.size === 'number' && upload.size > MAX_SUBMISSION_BYTES;
+  let bytes = oversized ? new Uint8Array(0) : await deps.objects.get(key);
   const decoded = bytes === undefined ? decodeKeyVariant(key) : undefined;
   if (decoded !== undefined && !notASubmission(decoded)) {
     bytes = await deps.objects.get(decoded);
@@ -206,9 +209,13 @@ export async function submitUploadedObject(deps: Deps, bucket: string, upload: U
   if (bytes === undefined) return { handled: false, why: `object '${key}' no longer exists` };
 
   const name = nameFromSource(key, 'submitted');
+  // S3 names the requester's account (or an AWS service principal), never the IAM user or role:
+  // the job's owner is that account, as `s3:<account>` (docs/security.md).
   const req: SubmitRequest = { yaml: '', source: key, name, user: `s3:${upload.requester ?? 'unknown'}` };
   let reasons: string[] | undefined;
-  if (bytes.byteLength > MAX_SUBMISSION_BYTES) {
+  if (oversized) {
+    reasons = [`${key} is ${upload.size} bytes; a submitted YAML may be at most ${MAX_SUBMISSION_BYTES} bytes`];
+  } else if (bytes.byteLength > MAX_SUBMISSION_BYTES) {
     reasons = [`${key} is ${bytes.byteLength} bytes; a submitted YAML may be at most ${MAX_SUBMISSION_BYTES} bytes`];
   } else {
     try {

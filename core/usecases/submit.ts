@@ -18,6 +18,7 @@ import { unplaceableMounts } from '../spec/node-mounts.ts';
 import type { Deps } from './deps.ts';
 import { publishStatusChanges } from './integration-events.ts';
 import { bindUpload } from './uploads.ts';
+import { checkJobCaps, checkUserActiveJobs } from './guardrails.ts';
 
 export interface SubmitRequest {
   /** YAML text of the task or pipeline. */
@@ -72,6 +73,7 @@ export function validateSubmission(deps: Deps, req: SubmitRequest): JobSpec {
   }
   if (issues.length) throw new SpecError(issues, req.source);
   if ((req.numJobs ?? 1) > 1 && !req.pool) throw new ValidationError('--num-jobs needs --pool');
+  checkJobCaps(spec, req.numJobs ?? 1, deps.settings);
   return spec;
 }
 
@@ -112,6 +114,9 @@ export async function submitJobs(deps: Deps, req: SubmitRequest): Promise<Submit
   const spec = validateSubmission(deps, req);
   const numJobs = req.numJobs ?? 1;
   if (req.jobIds && req.jobIds.length !== numJobs) throw new ValidationError(`jobIds has ${req.jobIds.length} IDs for ${numJobs} job(s)`);
+  // A repeated delivery of an unattended submission finds its job stored: it is not a new job.
+  const redelivery = req.jobIds !== undefined && (await deps.store.getJob(req.jobIds[0]!)) !== undefined;
+  if (!redelivery) await checkUserActiveJobs(deps, req.user, numJobs);
   const ids = req.jobIds ?? (await deps.store.allocateJobIds(numJobs));
   if (req.filesPrefix !== undefined) await bindUpload(deps, req.user, req.filesPrefix, ids[0]!);
   const now = deps.clock.now();

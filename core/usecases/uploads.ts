@@ -22,7 +22,14 @@ const NEVER_ISSUED = '\u0000never-issued';
 const issuedKey = (prefix: string) => `upload-issued:${prefix}`;
 const usedKey = (prefix: string) => `upload-used:${prefix}`;
 
+/** Files one submission may upload: the CLI packs each mount into one archive, so a handful. */
+export const MAX_UPLOAD_FILES = 256;
+const MAX_UPLOAD_NAME = 256;
+
 export async function issueUpload(deps: Deps, caller: string, files: string[]): Promise<{ prefix: string; urls: Record<string, string> }> {
+  if (files.length > MAX_UPLOAD_FILES) throw new ValidationError(`files lists ${files.length} names; one upload takes at most ${MAX_UPLOAD_FILES}`, { field: 'files' });
+  const long = files.find((f) => f.length > MAX_UPLOAD_NAME);
+  if (long !== undefined) throw new ValidationError(`file name '${long.slice(0, 40)}…' is over ${MAX_UPLOAD_NAME} characters`, { field: 'files' });
   const prefix = `${UPLOAD_PREFIX_ROOT}${deps.ids.uuid()}/`;
   await deps.store.claimOnce(issuedKey(prefix), caller, ISSUE_TTL_SECONDS);
   const urls: Record<string, string> = {};

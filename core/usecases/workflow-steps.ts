@@ -308,7 +308,7 @@ export async function launch(deps: Deps, input: StepInput): Promise<Cursor> {
   // nothing leaves no attempt record, and the next walk reuses the number.
   const attemptNo = t0.attempt === 0 || existing ? t0.attempt + 1 : t0.attempt;
 
-  const all = candidatesFor(spec.resources, spec.numNodes, { allowedClouds: deps.settings.allowedClouds });
+  const all = candidatesFor(spec.resources, spec.numNodes, { allowedClouds: deps.settings.allowedClouds, allowedInstanceTypes: deps.settings.allowedInstanceTypes });
   if (all.length === 0) {
     await mutateJob(deps, job0.jobId, (j) => failTask(j, 'FAILED_PRECHECKS', `no feasible resource: ${explainEmpty(spec.resources)}`, deps.clock.now()));
     return advance(deps, input);

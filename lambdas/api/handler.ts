@@ -6,12 +6,13 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import type { Deps } from '../../core/usecases/deps.ts';
 import { submitJobs, type LaunchOverrideFlags } from '../../core/usecases/submit.ts';
 import { queue, getJob, controllerLog, jobLogs } from '../../core/usecases/read.ts';
-import { cancelJobs, activeJobIds } from '../../core/usecases/cancel.ts';
+import { cancelJobs, selectForCancel, type CancelSelector } from '../../core/usecases/cancel.ts';
+import { callerFor, type Caller } from '../../core/usecases/ownership.ts';
 import { issueUpload } from '../../core/usecases/uploads.ts';
 import { register, heartbeat, shipLogs, reportExit, reportInterrupted, AttemptGoneError } from '../../core/usecases/agent.ts';
 import type { AgentClaim } from '../../core/usecases/agent-token.ts';
 import { TASK_STATUSES, type TaskStatus } from '../../core/job/status.ts';
-import { AuthError, ConflictError, NotFoundError, SpecError, ValidationError } from '../../core/errors.ts';
+import { AuthError, ConflictError, ForbiddenError, NotFoundError, SpecError, ValidationError } from '../../core/errors.ts';
 import { agentScript } from '../../agent/script.ts';
 import { encodeRegisterReplyText } from '../../agent/protocol.ts';
 import { awsDeps, lazyHandler } from '../aws-deps.ts';
@@ -19,8 +20,22 @@ import { awsDeps, lazyHandler } from '../aws-deps.ts';
 type Result = APIGatewayProxyStructuredResultV2;
 
 export interface ApiOptions {
-  /** Who the caller is, from IAM on AWS or the local user. */
+  /**
+   * The caller's full principal, from IAM on AWS (iamPrincipal) or the local user; throws AuthError
+   * when the request carries none. Never a value the caller chooses.
+   */
   callerOf?: (event: APIGatewayProxyEventV2) => string;
+}
+
+/**
+ * The principal API Gateway's IAM authorizer verified: the caller's full ARN (it names the account;
+ * for a role, the role and the session). The role session name alone, which whoever assumes the role
+ * chooses, was once taken as the user: anyone could then act as anyone.
+ */
+export function iamPrincipal(e: APIGatewayProxyEventV2): string {
+  const arn = (e.requestContext as { authorizer?: { iam?: { userArn?: string } } }).authorizer?.iam?.userArn;
+  if (!arn || !/^arn:aws[a-z-]*:(iam|sts)::\d{12}:.+/.test(arn)) throw new AuthError('the request carries no IAM principal (user routes must be IAM-authorized)');
+  return arn;
 }
 
 function json(statusCode: number, body: unknown): Result {
@@ -34,6 +49,7 @@ function errorResult(err: unknown): Result {
   if (err instanceof RangeError || err instanceof SyntaxError) return json(400, { error: 'ValidationError', message: e.message });
   if (err instanceof NotFoundError) return json(404, { error: 'NotFound', message: e.message });
   if (err instanceof AuthError) return json(401, { error: 'Unauthorized', message: e.message });
+  if (err instanceof ForbiddenError) return json(403, { error: 'Forbidden', message: e.message });
   if (err instanceof AttemptGoneError) return json(410, { error: 'Gone', message: e.message });
   if (err instanceof ConflictError) return json(409, { error: 'Conflict', message: e.message });
   return json(500, { error: 'InternalError', message: 'internal error; see the API logs' });
@@ -100,10 +116,8 @@ function overrideFlags(v: unknown): LaunchOverrideFlags | undefined {
 }
 
 export function createHandler(deps: Deps, opts: ApiOptions = {}) {
-  const callerOf = opts.callerOf ?? ((e: APIGatewayProxyEventV2) => {
-    const arn = (e.requestContext as { authorizer?: { iam?: { userArn?: string } } }).authorizer?.iam?.userArn;
-    return arn ? arn.replace(/^.*[:/]/, '') : 'unknown';
-  });
+  const principalOf = opts.callerOf ?? iamPrincipal;
+  const callerOf = (e: APIGatewayProxyEventV2): Caller => callerFor(principalOf(e), deps.settings);
 
   const routes: { method: string; pattern: RegExp; run: (e: APIGatewayProxyEventV2, m: RegExpExecArray) => Promise<Result> }[] = [
     { method: 'GET', pattern: /^\/health$/, run: async () => json(200, { ok: true }) },
@@ -120,7 +134,7 @@ export function createHandler(deps: Deps, opts: ApiOptions = {}) {
           secrets: stringMap(b.secrets, 'secrets'),
           overrides: overrideFlags(b.overrides),
           name: typeof b.name === 'string' ? b.name : undefined,
-          user: callerOf(e),
+          user: callerOf(e).principal,
           numJobs,
           pool: typeof b.pool === 'string' ? b.pool : undefined,
           filesPrefix: typeof b.filesPrefix === 'string' ? b.filesPrefix : undefined,
@@ -133,19 +147,19 @@ export function createHandler(deps: Deps, opts: ApiOptions = {}) {
         const b = bodyJson(e);
         const files = b.files;
         if (!Array.isArray(files) || !files.every((f) => typeof f === 'string' && /^[-\w./]+$/.test(f) && !f.includes('..'))) throw new ValidationError('files must be a list of relative object names');
-        return json(201, await issueUpload(deps, callerOf(e), files as string[]));
+        return json(201, await issueUpload(deps, callerOf(e).principal, files as string[]));
       },
     },
     {
       method: 'GET', pattern: /^\/jobs$/, run: async (e) => {
         const q = e.queryStringParameters ?? {};
         const limit = intParam(q.limit, 'limit', 50)!;
-        const r = await queue(deps, {
+        const r = await queue(deps, callerOf(e), {
           limit: Math.min(Math.max(limit, 1), 1000),
           cursor: q.cursor,
           statuses: statusesParam(q.status),
           skipFinished: q.skipFinished === 'true',
-          user: q.allUsers === 'true' ? undefined : q.user,
+          allUsers: q.allUsers === 'true',
           name: q.name,
           pool: q.pool,
         });
@@ -159,31 +173,34 @@ export function createHandler(deps: Deps, opts: ApiOptions = {}) {
         // Exactly one selector. A body naming several (e.g. {pool, all}) is refused rather than read
         // as the broadest one: `cancel -p NAME` once cancelled every job of the caller that way.
         const selectors = (['jobIds', 'name', 'pool', 'all'] as const).filter((k) => b[k] !== undefined && b[k] !== false);
-        if (selectors.length !== 1) throw new ValidationError(`say exactly one of jobIds, name, pool or all (got ${selectors.length ? selectors.join(', ') : 'none'})`);
-        if (b.allUsers !== undefined && b.all !== true) throw new ValidationError('allUsers goes with all');
-        let ids: number[];
+        // `{name, all: true}`: every job of that name (`cancel -n NAME -a`).
+        const namedAll = selectors.length === 2 && selectors[0] === 'name' && b.all === true;
+        if (selectors.length !== 1 && !namedAll) throw new ValidationError(`say exactly one of jobIds, name, pool or all (got ${selectors.length ? selectors.join(', ') : 'none'})`);
+        if (b.allUsers !== undefined && (b.all !== true || namedAll)) throw new ValidationError('allUsers goes with all');
+        let sel: CancelSelector;
         if (selectors[0] === 'jobIds') {
           if (!Array.isArray(b.jobIds) || !b.jobIds.every((x) => Number.isInteger(x) && x > 0)) throw new ValidationError('jobIds must be positive integers');
-          ids = b.jobIds as number[];
+          sel = { jobIds: b.jobIds as number[] };
         } else if (selectors[0] === 'name') {
           if (typeof b.name !== 'string' || !b.name) throw new ValidationError('name must be a non-empty string');
-          ids = await activeJobIds(deps, { name: b.name });
+          sel = { name: b.name, all: namedAll };
         } else if (selectors[0] === 'pool') {
           if (typeof b.pool !== 'string' || !b.pool) throw new ValidationError('pool must be a non-empty string');
-          ids = await activeJobIds(deps, { pool: b.pool });
+          sel = { pool: b.pool };
         } else {
           if (b.all !== true) throw new ValidationError('all must be true');
-          ids = await activeJobIds(deps, { user: b.allUsers === true ? undefined : by });
+          sel = { all: true, allUsers: b.allUsers === true };
         }
+        const ids = await selectForCancel(deps, by, sel);
         return json(200, await cancelJobs(deps, ids, by));
       },
     },
-    { method: 'GET', pattern: /^\/jobs\/(\d+)$/, run: async (_e, m) => json(200, await getJob(deps, Number(m[1]))) },
-    { method: 'GET', pattern: /^\/jobs\/(\d+)\/events$/, run: async (_e, m) => json(200, await controllerLog(deps, Number(m[1]))) },
+    { method: 'GET', pattern: /^\/jobs\/(\d+)$/, run: async (e, m) => json(200, await getJob(deps, callerOf(e), Number(m[1]))) },
+    { method: 'GET', pattern: /^\/jobs\/(\d+)\/events$/, run: async (e, m) => json(200, await controllerLog(deps, callerOf(e), Number(m[1]))) },
     {
       method: 'GET', pattern: /^\/jobs\/(\d+)\/logs$/, run: async (e, m) => {
         const q = e.queryStringParameters ?? {};
-        return json(200, await jobLogs(deps, Number(m[1]), { task: intParam(q.task, 'task'), after: q.after, maxBytes: intParam(q.maxBytes, 'maxBytes') }));
+        return json(200, await jobLogs(deps, callerOf(e), Number(m[1]), { task: intParam(q.task, 'task'), after: q.after, maxBytes: intParam(q.maxBytes, 'maxBytes') }));
       },
     },
     {

@@ -7,6 +7,7 @@ import { mkdtempSync, readdirSync, rmSync, existsSync, writeFileSync } from 'nod
 import { join, resolve } from 'node:path';
 import { tmpdir } from 'node:os';
 import { findMachineProcesses } from '../../adapters/local/process-provider.ts';
+import { localClient } from '../../cli/client.ts';
 
 export const REPO = resolve(import.meta.dirname, '..', '..');
 const BIN = join(REPO, 'bin', 'skyless.js');
@@ -97,16 +98,14 @@ export function startE2E(extraEnv: Record<string, string> = {}): E2E {
     }
   };
 
-  const serverUrl = async (): Promise<string> => {
-    const { readFileSync } = await import('node:fs');
-    return (JSON.parse(readFileSync(join(home, 'local', 'server.json'), 'utf8')) as { url: string }).url;
-  };
-
+  // Through the CLI's own client (address and bearer token from this home), as every API caller.
   const api: E2E['api'] = async (method, path, body) => {
-    const res = await fetch(`${await serverUrl()}${path}`, { method, headers: body ? { 'content-type': 'application/json' } : {}, body: body ? JSON.stringify(body) : undefined });
-    const text = await res.text();
-    if (!res.ok) throw new Error(`${method} ${path}: HTTP ${res.status} ${text}`);
-    return JSON.parse(text);
+    try {
+      return await localClient(home).request(method, path, body);
+    } catch (err) {
+      const e = err as Error & { status?: number };
+      throw new Error(`${method} ${path}: ${e.status ? `HTTP ${e.status} ` : ''}${e.message}`);
+    }
   };
 
   const waitForJob: E2E['waitForJob'] = async (jobId, pred, timeoutMs = 30_000) => {

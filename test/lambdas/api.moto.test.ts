@@ -55,7 +55,7 @@ describe('integration events end to end (API → EventBridge on moto → SQS)', 
     const submitted = await api(request('POST', '/jobs', { body: { yaml: 'name: hello\nresources:\n  cpus: 2\nrun: echo hi\n' } }));
     expect(submitted.statusCode).toBe(201);
     const [jobId] = json(submitted).jobIds as number[];
-    expect((await d.deps.store.getJob(jobId!))!.user).toBe('alice');
+    expect((await d.deps.store.getJob(jobId!))!.user).toBe('arn:aws:iam::123456789012:user/alice');
     await d.receiveEvents(0);
     const cancelled = await api(request('POST', '/jobs/cancel', { body: { jobIds: [jobId] } }));
     expect(json(cancelled)).toMatchObject({ cancelled: [jobId] });
