@@ -179,3 +179,22 @@ export interface ComputeProvider {
   /** Instances tagged by skyless (optionally of one job), including ones that are shutting down. */
   describe(filter?: { jobId?: number; regions?: string[] }): Promise<DescribedInstance[]>;
 }
+
+/** Ciphertext of a sealed value, with what is needed to open it (all base64). */
+export interface SealedBlob {
+  /** The data key, wrapped by the master key (KMS ciphertext blob, or AES-GCM locally). */
+  key: string;
+  iv: string;
+  tag: string;
+  data: string;
+}
+
+/**
+ * Encryption of job secrets at rest (envelope encryption: a fresh data key per sealed value, wrapped
+ * by a master key the store never holds — a KMS key on AWS, a 0600 key file locally). `context` is
+ * bound to the ciphertext: opening with another context fails.
+ */
+export interface SecretSealer {
+  seal(plain: Uint8Array, context: Record<string, string>): Promise<SealedBlob>;
+  open(sealed: SealedBlob, context: Record<string, string>): Promise<Uint8Array>;
+}

@@ -33,6 +33,8 @@ export interface AwsRuntimeConfig {
   eventBusName: string;
   /** Where the agent-token HMAC key lives: exactly one of the two. */
   agentKey: { secretArn: string } | { parameterName: string };
+  /** The KMS key (ARN) job secrets are sealed under (core/usecases/secrets.ts). */
+  secretsKeyArn: string;
   /** Function invoked asynchronously to run a scheduler tick soon; unset: wait for the schedule. */
   schedulerFunctionName?: string;
   /** Regions nodes may be launched in; undefined = any region (the account decides). */
@@ -119,6 +121,8 @@ export function readAwsRuntimeConfig(env: Env): AwsRuntimeConfig {
   if (agentKeySecretArn && !/^arn:[a-z-]+:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$/.test(agentKeySecretArn)) {
     problems.push(`AGENT_KEY_SECRET_ARN '${agentKeySecretArn}' is not a Secrets Manager secret ARN`);
   }
+  const secretsKeyArn = required('SECRETS_KEY_ARN', 'the KMS key job secrets are encrypted under');
+  if (secretsKeyArn && !/^arn:[a-z-]+:kms:[a-z0-9-]+:\d{12}:(key|alias)\/.+$/.test(secretsKeyArn)) problems.push(`SECRETS_KEY_ARN '${secretsKeyArn}' is not a KMS key ARN`);
   const deployment = required('DEPLOYMENT', "the deployment name (the skyless:deployment tag on every instance)");
   if (deployment && !/^[A-Za-z0-9][-_.A-Za-z0-9]{0,62}$/.test(deployment)) problems.push(`DEPLOYMENT '${deployment}' must be 1-63 letters, digits, '-', '_' or '.'`);
   let apiUrl = required('API_URL', 'the API base URL as nodes reach it (agent bootstrap)');
@@ -214,6 +218,7 @@ export function readAwsRuntimeConfig(env: Env): AwsRuntimeConfig {
     stateMachineArn,
     eventBusName,
     agentKey: agentKeySecretArn ? { secretArn: agentKeySecretArn } : { parameterName: agentKeyParameter! },
+    secretsKeyArn,
     ...(optional('SCHEDULER_FUNCTION_NAME') ? { schedulerFunctionName: optional('SCHEDULER_FUNCTION_NAME') } : {}),
     ...(allowedRegions ? { allowedRegions } : {}),
     sweepRegions: allowedRegions ?? DEFAULT_REGIONS,
@@ -313,6 +318,8 @@ export async function createAwsDeps(config: AwsRuntimeConfig, options: AwsDepsOp
     { EventBridgeBus },
     { Ec2Provider },
     { hmacAgentTokens },
+    { KMSClient, GenerateDataKeyCommand, DecryptCommand },
+    { envelopeSealer, kmsDataKeys },
   ] = await Promise.all([
     import('@aws-sdk/client-dynamodb'),
     import('@aws-sdk/client-s3'),
@@ -328,6 +335,8 @@ export async function createAwsDeps(config: AwsRuntimeConfig, options: AwsDepsOp
     import('../adapters/aws/eventbridge-bus.ts'),
     import('../adapters/aws/ec2-provider.ts'),
     import('../core/usecases/agent-token.ts'),
+    import('@aws-sdk/client-kms'),
+    import('../adapters/crypto/envelope.ts'),
   ]);
   const base = { region: config.region, ...options.clientConfig };
   const log = options.log ?? jsonLog;
@@ -409,6 +418,7 @@ export async function createAwsDeps(config: AwsRuntimeConfig, options: AwsDepsOp
     rng: Math.random,
     settings: config.settings,
     agentTokens: hmacAgentTokens(key),
+    secrets: envelopeSealer(kmsDataKeys(new KMSClient(base), config.secretsKeyArn, { GenerateDataKey: GenerateDataKeyCommand, Decrypt: DecryptCommand })),
     wakeScheduler,
     log,
   };

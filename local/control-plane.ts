@@ -13,6 +13,7 @@ import type { AddressInfo } from 'node:net';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { startDynalite, ensureTable, unixSocketRequestHandler, type RunningDynalite } from '../adapters/local/dynalite.ts';
+import { envelopeSealer, localDataKeys } from '../adapters/crypto/envelope.ts';
 import { apiTokenPath, checkLocalRequest, privateSecretFile, securePrivateDirs } from './auth.ts';
 import { DynamoJobStore } from '../adapters/aws/dynamo-job-store.ts';
 import { LocalWorkflows } from '../adapters/local/local-workflows.ts';
@@ -132,6 +133,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const store = new DynamoJobStore({ client, tableName: TABLE_NAME });
   const key = await privateSecretFile(join(root, 'secret.key'));
   const apiToken = await privateSecretFile(apiTokenPath(opts.home));
+  // The master key job secrets are sealed under (core/usecases/secrets.ts), 0600 like the others.
+  const secretsKey = Buffer.from(await privateSecretFile(join(root, 'secrets.key')), 'base64url');
 
   // Agents are given the API's URL when they launch and outlive this process (as VMs outlive a
   // controller), so the port must survive a restart: the first start records it, later ones reuse it.
@@ -208,6 +211,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     rng: Math.random,
     settings,
     agentTokens: hmacAgentTokens(key),
+    secrets: envelopeSealer(localDataKeys(secretsKey)),
     wakeScheduler: async () => {
       setImmediate(() => void runTick());
     },

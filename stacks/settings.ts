@@ -14,7 +14,10 @@ export interface SkylessSettings {
   maxLaunching: number;
   /** Jobs holding a running slot at once. */
   maxRunning: number;
-  /** AWS regions nodes may be launched in; empty = any region the account has enabled. */
+  /**
+   * AWS regions nodes may be launched in (also an aws:RequestedRegion condition on launching). Never
+   * empty: a default of "any region" let a runaway job spread over every region of the account.
+   */
   allowedRegions: string[];
   /** Days job logs (`logs/` in the bucket) and the Lambda/API log groups are kept. */
   logRetentionDays: LogRetentionDays;
@@ -35,6 +38,19 @@ export interface SkylessSettings {
   /** Steady-state requests per second the HTTP API accepts (agents heartbeat through it), and the burst. */
   apiRateLimit: number;
   apiBurstLimit: number;
+  /**
+   * IAM principals that may read and cancel every user's jobs: user or role ARNs (a role covers all
+   * its sessions). Default: nobody; each user touches only their own jobs.
+   */
+  adminPrincipals: string[];
+  /** Guardrails (core/usecases/guardrails.ts), enforced at submit: largest num_nodes of a task. */
+  maxNodesPerJob: number;
+  /** Largest `--num-jobs` of one submission. */
+  maxJobsPerSubmission: number;
+  /** Most unfinished jobs one user may have at once. */
+  maxActiveJobsPerUser: number;
+  /** Instance types nodes may be (also an ec2:InstanceType condition on launching); empty = any. */
+  allowedInstanceTypes: string[];
 }
 
 /** The retention periods CloudWatch Logs accepts (days); S3 log expiry uses the same value. */
@@ -45,13 +61,21 @@ export const DEFAULT_SETTINGS: Omit<SkylessSettings, 'deployment'> = {
   // SkyPilot's per-controller defaults (SPEC §4): 8 launches and 200 running jobs.
   maxLaunching: 8,
   maxRunning: 200,
-  allowedRegions: [],
+  // The catalog's US regions: a deployment names others explicitly.
+  allowedRegions: ['us-east-1', 'us-east-2', 'us-west-2'],
   logRetentionDays: 90,
   nodeReadBuckets: [],
   nodeWriteBuckets: [],
   retainData: true,
   apiRateLimit: 200,
   apiBurstLimit: 400,
+  adminPrincipals: [],
+  // Generous for real work (SkyPilot's largest documented clusters, big sweeps), small enough that a
+  // typo (num_nodes: 1000) or a runaway script is refused before it costs anything.
+  maxNodesPerJob: 64,
+  maxJobsPerSubmission: 1000,
+  maxActiveJobsPerUser: 2000,
+  allowedInstanceTypes: [],
 };
 
 export const DEFAULT_DEPLOYMENT = 'skyless';
@@ -66,11 +90,14 @@ const REGION_PATTERN = /^[a-z]{2}(-gov)?-[a-z]+-\d$/;
 const BUCKET_PATTERN = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 const SECRET_ARN_PATTERN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@-]+-[A-Za-z0-9]{6}$/;
 const VPC_PATTERN = /^vpc-[0-9a-f]{8,17}$/;
+const PRINCIPAL_PATTERN = /^arn:aws[a-z-]*:(iam::\d{12}:(user|role)\/[\w+=,.@/-]+|sts::\d{12}:assumed-role\/[\w+=,.@-]+\/[\w+=,.@-]+)$/;
+const INSTANCE_TYPE_PATTERN = /^[a-z][a-z0-9-]*\.[a-z0-9-]+$/;
 
 /** Context keys read by settingsFromContext (also the prop names). */
 export const CONTEXT_KEYS = [
   'deployment', 'maxLaunching', 'maxRunning', 'allowedRegions', 'logRetentionDays', 'gcpCredentialsSecretArn', 'gcpProject', 'gcpNodeServiceAccount',
   'vpcId', 'nodeReadBuckets', 'nodeWriteBuckets', 'retainData', 'apiRateLimit', 'apiBurstLimit',
+  'adminPrincipals', 'maxNodesPerJob', 'maxJobsPerSubmission', 'maxActiveJobsPerUser', 'allowedInstanceTypes',
 ] as const;
 
 function positiveInt(key: string, v: unknown, max: number): number {
@@ -126,7 +153,10 @@ export function resolveSettings(raw: Partial<Record<(typeof CONTEXT_KEYS)[number
   }
   if (raw.maxLaunching !== undefined) s.maxLaunching = positiveInt('maxLaunching', raw.maxLaunching, 10_000);
   if (raw.maxRunning !== undefined) s.maxRunning = positiveInt('maxRunning', raw.maxRunning, 100_000);
-  if (raw.allowedRegions !== undefined) s.allowedRegions = stringList('allowedRegions', raw.allowedRegions, REGION_PATTERN, 'AWS region name');
+  if (raw.allowedRegions !== undefined) {
+    s.allowedRegions = stringList('allowedRegions', raw.allowedRegions, REGION_PATTERN, 'AWS region name');
+    if (s.allowedRegions.length === 0) throw new SettingsError('allowedRegions must name at least one region: "any region" lets a runaway job spread over the whole account');
+  }
   if (raw.logRetentionDays !== undefined) {
     const d = positiveInt('logRetentionDays', raw.logRetentionDays, 3653);
     if (!(LOG_RETENTION_DAYS as readonly number[]).includes(d)) {
@@ -151,6 +181,11 @@ export function resolveSettings(raw: Partial<Record<(typeof CONTEXT_KEYS)[number
   if (raw.retainData !== undefined) s.retainData = bool('retainData', raw.retainData);
   if (raw.apiRateLimit !== undefined) s.apiRateLimit = positiveInt('apiRateLimit', raw.apiRateLimit, 10_000);
   if (raw.apiBurstLimit !== undefined) s.apiBurstLimit = positiveInt('apiBurstLimit', raw.apiBurstLimit, 5_000);
+  if (raw.adminPrincipals !== undefined) s.adminPrincipals = stringList('adminPrincipals', raw.adminPrincipals, PRINCIPAL_PATTERN, 'IAM user, role or assumed-role ARN');
+  if (raw.maxNodesPerJob !== undefined) s.maxNodesPerJob = positiveInt('maxNodesPerJob', raw.maxNodesPerJob, 10_000);
+  if (raw.maxJobsPerSubmission !== undefined) s.maxJobsPerSubmission = positiveInt('maxJobsPerSubmission', raw.maxJobsPerSubmission, 10_000);
+  if (raw.maxActiveJobsPerUser !== undefined) s.maxActiveJobsPerUser = positiveInt('maxActiveJobsPerUser', raw.maxActiveJobsPerUser, 1_000_000);
+  if (raw.allowedInstanceTypes !== undefined) s.allowedInstanceTypes = stringList('allowedInstanceTypes', raw.allowedInstanceTypes, INSTANCE_TYPE_PATTERN, 'EC2 instance type');
   return s;
 }
 

@@ -17,6 +17,7 @@ import { ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps }
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -80,6 +81,8 @@ export class SkylessStack extends Stack {
   readonly nodes: NodeAccess;
   readonly bus: events.EventBus;
   readonly agentKey: secretsmanager.Secret;
+  /** The KMS key job secrets are sealed under (core/usecases/secrets.ts). */
+  readonly secretsKey: kms.Key;
   readonly functions: Record<FunctionName, RuntimeFunction>;
   readonly httpApi: SkylessHttpApi;
   readonly stateMachine: sfn.StateMachine;
@@ -102,6 +105,14 @@ export class SkylessStack extends Stack {
       description: `skyless ${s.deployment}: HMAC key of the scoped agent tokens`,
       // 64 letters and digits (≈380 bits); the runtime uses the secret string's UTF-8 bytes as the key.
       generateSecretString: { passwordLength: 64, excludePunctuation: true, includeSpace: false },
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    // Job secrets are sealed under this key (envelope encryption, lambdas/aws-deps.ts): the table and
+    // its backups hold ciphertext only. Destroyed with the stack: secrets of ended jobs are scrubbed
+    // anyway, and an unreadable leftover is the safe outcome.
+    this.secretsKey = new kms.Key(this, 'SecretsKey', {
+      description: `skyless ${s.deployment}: job secrets at rest`,
+      enableKeyRotation: true,
       removalPolicy: RemovalPolicy.DESTROY,
     });
     const gcpCredentials = s.gcpCredentialsSecretArn
@@ -160,10 +171,16 @@ export class SkylessStack extends Stack {
       EVENT_BUS_NAME: this.bus.eventBusName,
       API_URL: this.httpApi.url,
       AGENT_KEY_SECRET_ARN: this.agentKey.secretArn,
+      SECRETS_KEY_ARN: this.secretsKey.keyArn,
       SCHEDULER_FUNCTION_NAME: names.schedulerFunction,
       MAX_LAUNCHING: String(s.maxLaunching),
       MAX_RUNNING: String(s.maxRunning),
       ALLOWED_REGIONS: s.allowedRegions.join(','),
+      MAX_NODES_PER_JOB: String(s.maxNodesPerJob),
+      MAX_JOBS_PER_SUBMISSION: String(s.maxJobsPerSubmission),
+      MAX_ACTIVE_JOBS_PER_USER: String(s.maxActiveJobsPerUser),
+      ...(s.adminPrincipals.length ? { ADMIN_PRINCIPALS: s.adminPrincipals.join(',') } : {}),
+      ...(s.allowedInstanceTypes.length ? { ALLOWED_INSTANCE_TYPES: s.allowedInstanceTypes.join(',') } : {}),
       NODE_INSTANCE_PROFILE_ARN: this.nodes.instanceProfile.instanceProfileArn,
       NODE_SECURITY_GROUP_ID: this.nodes.securityGroup.attrGroupId,
       ...(s.gcpCredentialsSecretArn ? { GCP_CREDENTIALS_SECRET_ARN: s.gcpCredentialsSecretArn } : {}),
@@ -195,6 +212,12 @@ export class SkylessStack extends Stack {
     for (const f of all) {
       f.role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'ReadAgentKey', actions: ['secretsmanager:GetSecretValue'], resources: [this.agentKey.secretArn] }));
     }
+    // Job secrets: sealed at submit (the API; the submissions function for S3 and bus submissions),
+    // opened only to answer a registering node (the API's agent routes). No other function touches them.
+    for (const f of [functions.api, functions.submissions]) {
+      f.role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'SealJobSecrets', actions: ['kms:GenerateDataKey'], resources: [this.secretsKey.keyArn] }));
+    }
+    functions.api.role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'OpenJobSecrets', actions: ['kms:Decrypt'], resources: [this.secretsKey.keyArn] }));
     // EC2: the events function reads instance state; the scheduler's janitor also ends orphans; the
     // workflow function launches and tears down.
     const ec2Grants: [RuntimeFunction, iam.PolicyStatement[]][] = [
@@ -205,7 +228,7 @@ export class SkylessStack extends Stack {
         [
           ...describeStatements(),
           ...terminateStatements(this, s.deployment),
-          ...launchStatements(this, { deployment: s.deployment, nodeRole: this.nodes.role, allowedRegions: s.allowedRegions }),
+          ...launchStatements(this, { deployment: s.deployment, nodeRole: this.nodes.role, allowedRegions: s.allowedRegions, allowedInstanceTypes: s.allowedInstanceTypes }),
         ],
       ],
     ];

@@ -28,6 +28,7 @@ import { meterDynamo } from '../metered/dynamo-meter.ts';
 import { meteredApi, meteredBus, meteredFunction, meteredObjectStore, meteredProvider, meteredWorkflows, transitionCounter } from '../metered/metered-ports.ts';
 import { MemoryObjectStore } from './memory-object-store.ts';
 import { SimCloud, type SimCloudOptions, type SimApiReply } from './sim-cloud.ts';
+import { envelopeSealer, localDataKeys } from '../../adapters/crypto/envelope.ts';
 
 type ApiHandler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
 
@@ -280,6 +281,7 @@ export async function startSimPlane(o: SimPlaneOptions): Promise<SimPlane> {
     ids,
     rng,
     settings: o.settings,
+    secrets: envelopeSealer(localDataKeys(randomBytes(32))),
     agentTokens: hmacAgentTokens(randomBytes(32)),
     wakeScheduler: async () => {
       if (closing) return;

@@ -3,6 +3,8 @@
 // multi-item transactions are needed (dynalite has none, and hot transactions do not scale).
 // Attempts and events are separate items because they grow without bound.
 
+import type { SealedBlob } from '../ports.ts';
+
 import type { JobSpec } from '../spec/types.ts';
 import type { Candidate, BlockedScope } from '../optimizer/types.ts';
 import type { TaskStatus, JobStatus } from './status.ts';
@@ -63,13 +65,25 @@ export interface TaskState {
   costUsd: number;
 }
 
+/** Secrets of one submission, sealed under the context {deployment, submission}. */
+export interface SealedSecrets {
+  /** The first job ID of the submission (a --num-jobs array shares one sealed value). */
+  submission: number;
+  blob: SealedBlob;
+}
+
 export interface JobRecord {
   jobId: number;
   name: string;
   user: string;
   pool?: string;
-  /** The normalized spec, secrets included: this is the only place they are stored in plain text. */
+  /**
+   * The normalized spec. Secret values are never stored here (core/usecases/secrets.ts): each task's
+   * `secrets` keeps its names with empty values; the values are in `sealedSecrets`.
+   */
   spec: JobSpec;
+  /** The tasks' secret values, encrypted (envelope encryption); removed when the job is finalized. */
+  sealedSecrets?: SealedSecrets;
   submittedAt: number;
   priority: number;
   jobRank: number;

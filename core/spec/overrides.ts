@@ -56,11 +56,18 @@ export function parseAssignments(
   issues: IssueList,
 ): Record<string, string> {
   const values: Record<string, string> = {};
-  for (const item of items) {
+  // A --secret item is never echoed: `--secret hf_abc…` (a value pasted without NAME=) would put the
+  // secret in the error message, the terminal and CI logs. Items are named by position instead.
+  const secret = flag === '--secret';
+  for (const [n, item] of items.entries()) {
     const eq = item.indexOf('=');
     const key = (eq < 0 ? item : item.slice(0, eq)).trim();
     if (!ENV_KEY.test(key)) {
-      issues.add(flag, `invalid name '${key}' in '${item}'; names match ${ENV_KEY.source}`);
+      issues.add(flag, secret ? `item ${n + 1} is not NAME=VALUE with a name matching ${ENV_KEY.source} (its text is not shown: it may be a secret)` : `invalid name '${key}' in '${item}'; names match ${ENV_KEY.source}`);
+      continue;
+    }
+    if (secret && eq < 0 && environment[key] === undefined) {
+      issues.add(flag, `item ${n + 1} has no value: write NAME=VALUE, or NAME with NAME set in the environment (its text is not shown: it may be a secret)`);
       continue;
     }
     if (eq >= 0) {

@@ -11,6 +11,7 @@ import type { Deps } from './deps.ts';
 import { mutateJob } from './mutate.ts';
 import { recordOutcome, signalWait, markLost } from './workflow-steps.ts';
 import { taskEnvironment } from './task-env.ts';
+import { secretsForNode } from './secrets.ts';
 import { planNodeMounts } from '../spec/node-mounts.ts';
 // The reply shapes are the agent protocol's (agent/PROTOCOL.md); type-only, no runtime dependency.
 import type { RegisterReply, RegisterReadyReply } from '../../agent/protocol.ts';
@@ -111,7 +112,7 @@ export async function register(deps: Deps, c: AgentClaim, body: { ip?: string })
     rank: c.node,
     numNodes: a.nodes.length,
     nodeIps,
-    env: taskEnvironment(job, c.task, { rank: c.node, nodeIps, candidate: a.candidate }),
+    env: taskEnvironment(job, c.task, { rank: c.node, nodeIps, candidate: a.candidate }, await secretsForNode(deps, job, c.task)),
     setup: spec.setup,
     run: spec.run,
     ...files,

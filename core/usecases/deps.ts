@@ -2,7 +2,7 @@
 // local mode: from the embedded control plane) and pass it in; use cases never read the clock, the
 // environment or the network except through these.
 
-import type { JobStore, Workflows, ObjectStore, EventBus, ComputeProvider, Clock, Ids, Rng } from '../ports.ts';
+import type { JobStore, Workflows, ObjectStore, EventBus, ComputeProvider, Clock, Ids, Rng, SecretSealer } from '../ports.ts';
 import type { Cloud } from '../spec/types.ts';
 import type { AgentTokens } from './agent-token.ts';
 import type { BackoffOptions } from '../recovery/backoff.ts';
@@ -82,6 +82,8 @@ export interface Deps {
   rng: Rng;
   settings: Settings;
   agentTokens: AgentTokens;
+  /** Encrypts job secrets at rest (core/usecases/secrets.ts). */
+  secrets: SecretSealer;
   /** Asks the scheduler to run a tick soon (async invoke on AWS, a debounced call locally). */
   wakeScheduler(): Promise<void>;
   log?: (msg: string, fields?: Record<string, unknown>) => void;

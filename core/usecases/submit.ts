@@ -19,6 +19,7 @@ import type { Deps } from './deps.ts';
 import { publishStatusChanges } from './integration-events.ts';
 import { bindUpload } from './uploads.ts';
 import { checkJobCaps, checkUserActiveJobs } from './guardrails.ts';
+import { sealSpecSecrets } from './secrets.ts';
 
 export interface SubmitRequest {
   /** YAML text of the task or pipeline. */
@@ -120,9 +121,11 @@ export async function submitJobs(deps: Deps, req: SubmitRequest): Promise<Submit
   const ids = req.jobIds ?? (await deps.store.allocateJobIds(numJobs));
   if (req.filesPrefix !== undefined) await bindUpload(deps, req.user, req.filesPrefix, ids[0]!);
   const now = deps.clock.now();
+  // Secret values are sealed once per submission and never stored in plain text (secrets.ts).
+  const { spec: stored, sealed } = await sealSpecSecrets(deps, spec, ids[0]!);
   for (const [rank, jobId] of ids.entries()) {
-    const { job, events } = newJob(spec, jobId, req, now, rank, numJobs);
-    await deps.store.putJob({ ...job, executionName: executionName(jobId) }, null);
+    const { job, events } = newJob(stored, jobId, req, now, rank, numJobs);
+    await deps.store.putJob({ ...job, executionName: executionName(jobId), ...(sealed ? { sealedSecrets: sealed } : {}) }, null);
     await deps.store.appendEvents(events);
     await deps.workflows.startExecution(executionName(jobId), { jobId, cycle: 0 });
   }

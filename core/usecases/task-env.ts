@@ -4,7 +4,8 @@
 import type { JobRecord } from '../job/records.ts';
 import type { Candidate } from '../optimizer/types.ts';
 
-export function taskEnvironment(job: JobRecord, taskIndex: number, node: { rank: number; nodeIps: string[]; candidate: Candidate }): Record<string, string> {
+/** `secrets`: the task's secret values, opened for this node (secretsForNode); the spec holds only their names. */
+export function taskEnvironment(job: JobRecord, taskIndex: number, node: { rank: number; nodeIps: string[]; candidate: Candidate }, secrets: Record<string, string> = {}): Record<string, string> {
   const spec = job.spec.tasks[taskIndex];
   const gpus = node.candidate.accelerator?.count ?? 0;
   const env: Record<string, string> = {
@@ -20,6 +21,6 @@ export function taskEnvironment(job: JobRecord, taskIndex: number, node: { rank:
   };
   if (gpus >= 1) env.CUDA_VISIBLE_DEVICES = Array.from({ length: Math.floor(gpus) }, (_, i) => i).join(',');
   for (const [k, v] of Object.entries(spec.envs)) if (v !== null) env[k] = v;
-  for (const [k, v] of Object.entries(spec.secrets)) if (v !== null) env[k] = v;
+  for (const [k, v] of Object.entries(secrets)) env[k] = v;
   return env;
 }

@@ -9,6 +9,7 @@ import { isTerminal } from '../job/status.ts';
 import { transitionTask, cancelLaterTasks } from '../job/transitions.ts';
 import { decideAfterAttempt } from '../recovery/decide.ts';
 import { backoffSeconds } from '../recovery/backoff.ts';
+import { scrubSecrets } from './secrets.ts';
 import { candidatesFor, reorderAfterLoss, explainEmpty } from '../optimizer/index.ts';
 import { startWalk, walkResult, onLaunchError, type WalkStep } from '../recovery/launch-walk.ts';
 import type { Candidate, BlockedScope } from '../optimizer/types.ts';
@@ -496,7 +497,8 @@ export async function finalize(deps: Deps, input: StepInput): Promise<Cursor> {
   // terminal before it gets here, so of two ending at once at least one sees the other ended.
   if (job.filesPrefix && (await siblingsEnded(deps, job))) await deps.objects.deletePrefix(job.filesPrefix);
   await mutateJob(deps, job.jobId, (j) =>
-    j.finalizedAt ? null : { job: { ...j, finalizedAt: deps.clock.now(), slot: 'NONE', wait: undefined } },
+    // The job's secrets go with it: nothing will ever need them again (core/usecases/secrets.ts).
+    j.finalizedAt ? null : { job: { ...scrubSecrets(j), finalizedAt: deps.clock.now(), slot: 'NONE', wait: undefined } },
   );
   await deps.wakeScheduler();
   return cursor(deps, input, 'DONE');

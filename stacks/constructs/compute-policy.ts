@@ -26,6 +26,8 @@ export interface ComputePolicyProps {
   nodeRole: iam.IRole;
   /** Empty = any region. */
   allowedRegions: string[];
+  /** Instance types RunInstances may create (ec2:InstanceType on the instance resource); empty/absent = any. */
+  allowedInstanceTypes?: string[];
 }
 
 /** SSM public parameters the default images come from (ec2-provider defaultImageFor). */
@@ -91,13 +93,18 @@ export function launchStatements(scope: Construct, props: ComputePolicyProps): i
   const taggedAtCreate = { StringEquals: { [`aws:RequestTag/${TAG_DEPLOYMENT}`]: props.deployment } };
   const regions = regionCondition(props.allowedRegions);
 
+  // The instance-type allow-list (a guardrail, core/usecases/guardrails.ts) in IAM too: even a bug or
+  // a stored job from before the list narrowed cannot launch another type. ec2:InstanceType exists
+  // only on the instance resource, so volumes get their own statement without it.
+  const types = props.allowedInstanceTypes?.length ? { StringEquals: { 'ec2:InstanceType': props.allowedInstanceTypes } } : undefined;
+  const creating = types
+    ? [
+        new iam.PolicyStatement({ sid: 'RunTaggedInstances', actions: ['ec2:RunInstances'], resources: [ec2Arn('instance')], conditions: merge(taggedAtCreate, regions, types) }),
+        new iam.PolicyStatement({ sid: 'RunTaggedVolumes', actions: ['ec2:RunInstances'], resources: [ec2Arn('volume')], conditions: merge(taggedAtCreate, regions) }),
+      ]
+    : [new iam.PolicyStatement({ sid: 'RunTaggedInstances', actions: ['ec2:RunInstances'], resources: [ec2Arn('instance'), ec2Arn('volume')], conditions: merge(taggedAtCreate, regions) })];
   return [
-    new iam.PolicyStatement({
-      sid: 'RunTaggedInstances',
-      actions: ['ec2:RunInstances'],
-      resources: [ec2Arn('instance'), ec2Arn('volume')],
-      conditions: merge(taggedAtCreate, regions),
-    }),
+    ...creating,
     new iam.PolicyStatement({
       sid: 'RunInstancesUsing',
       actions: ['ec2:RunInstances'],

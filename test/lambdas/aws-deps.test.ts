@@ -31,6 +31,7 @@ const BASE: Record<string, string> = {
   EVENT_BUS_NAME: 'skyless-prod',
   API_URL: 'https://abc123.execute-api.eu-west-1.amazonaws.com/',
   AGENT_KEY_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:skyless-prod-agent-key-AbCdEf',
+  SECRETS_KEY_ARN: 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab',
 };
 
 function problemsOf(env: Env): string[] {

@@ -12,6 +12,7 @@ import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secre
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { EC2Client } from '@aws-sdk/client-ec2';
+import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { ensureTable } from '../../adapters/local/dynalite.ts';
 import { awsDeps, type Env } from '../../lambdas/aws-deps.ts';
 import type { Deps } from '../../core/usecases/deps.ts';
@@ -84,8 +85,13 @@ export async function startMotoDeployment(options: MotoDeploymentOptions = {}): 
     sm.destroy();
   }
 
+  const kms = new KMSClient(config);
+  const secretsKeyArn = (await kms.send(new CreateKeyCommand({ Description: `skyless ${suffix} job secrets` }))).KeyMetadata!.Arn!;
+  kms.destroy();
+
   const env: Record<string, string> = {
     AWS_REGION: 'us-east-1',
+    SECRETS_KEY_ARN: secretsKeyArn,
     DEPLOYMENT: `test-${suffix}`,
     TABLE_NAME: tableName,
     BUCKET_NAME: bucket,

@@ -32,7 +32,7 @@ function allows(statements: Statement[], action: string, resource?: string): boo
 }
 
 beforeAll(() => {
-  s = synthSkyless({ allowedRegions: 'us-east-1,us-west-2', nodeReadBuckets: 'my-datasets', nodeWriteBuckets: 'my-checkpoints' });
+  s = synthSkyless({ allowedRegions: 'us-east-1,us-west-2', nodeReadBuckets: 'my-datasets', nodeWriteBuckets: 'my-checkpoints', allowedInstanceTypes: 'm6i.large,g5.xlarge' });
   all = iamStatements(s.json);
 }, SYNTH_TIMEOUT);
 afterAll(() => s?.cleanup());
@@ -58,11 +58,21 @@ describe('EC2', () => {
     }
   });
 
-  it('RunInstances creates instances and volumes only with the deployment tag, only in allowed regions', () => {
+  it('RunInstances creates instances and volumes only with the deployment tag, only in allowed regions, instances only of allowed types', () => {
     const st = withAction('ec2:RunInstances');
     const creating = st.filter((x) => x.resources.some((r) => /:(instance|volume)\/\*$/.test(r)));
-    expect(creating).toHaveLength(1);
-    expect(creating[0]!.Condition).toEqual({ StringEquals: { [`aws:RequestTag/${TAG_DEPLOYMENT}`]: 'skyless', 'aws:RequestedRegion': ['us-east-1', 'us-west-2'] } });
+    expect(creating).toHaveLength(2);
+    const tagAndRegion = { [`aws:RequestTag/${TAG_DEPLOYMENT}`]: 'skyless', 'aws:RequestedRegion': ['us-east-1', 'us-west-2'] };
+    // The instance-type allow-list (allowedInstanceTypes) is an IAM condition on the instance resource,
+    // the only RunInstances resource ec2:InstanceType exists on; no statement grants instances without it.
+    const instances = creating.filter((x) => x.resources.some((r) => /:instance\/\*$/.test(r)));
+    expect(instances).toHaveLength(1);
+    expect(instances[0]!.resources).toEqual(['arn:<AWS::Partition>:ec2:*:<AWS::AccountId>:instance/*']);
+    expect(instances[0]!.Condition).toEqual({ StringEquals: { ...tagAndRegion, 'ec2:InstanceType': ['m6i.large', 'g5.xlarge'] } });
+    const volumes = creating.filter((x) => x.resources.some((r) => /:volume\/\*$/.test(r)));
+    expect(volumes).toHaveLength(1);
+    expect(volumes[0]!.Condition).toEqual({ StringEquals: tagAndRegion });
+    expect(allows(st.filter((x) => x !== instances[0]), 'ec2:RunInstances', 'arn:<AWS::Partition>:ec2:us-east-1:<AWS::AccountId>:instance/i-0abc')).toBe(false);
     for (const x of st) expect(x.Condition?.StringEquals?.['aws:RequestedRegion'], JSON.stringify(x)).toEqual(['us-east-1', 'us-west-2']);
   });
 
@@ -171,6 +181,17 @@ describe('function roles', () => {
       g.cleanup();
     }
   }, SYNTH_TIMEOUT);
+});
+
+describe('job secrets (KMS)', () => {
+  it('the API may seal and open, the submissions function only seal, no other function either; only on the secrets key', () => {
+    const key = `<${s.logicalId(s.stack.secretsKey)}.Arn>`;
+    const holders = (action: string) => new Set(withAction(action).flatMap((x) => x.roles));
+    expect(holders('kms:GenerateDataKey')).toEqual(new Set([roleOf('api'), roleOf('submissions')]));
+    expect(holders('kms:Decrypt')).toEqual(new Set([roleOf('api')]));
+    for (const x of [...withAction('kms:GenerateDataKey'), ...withAction('kms:Decrypt')]) expect(x.resources).toEqual([key]);
+    for (const name of NAMES) expect(allows(statementsOf(name), 'kms:*'), name).toBe(false);
+  });
 });
 
 // ---- every SDK command the runtime sends is allowed ----

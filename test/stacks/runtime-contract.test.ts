@@ -18,7 +18,10 @@ const ACCOUNT = '123456789012';
 const REGION = 'eu-west-1';
 
 beforeAll(() => {
-  s = synthSkyless({ maxLaunching: '12', maxRunning: '300', allowedRegions: 'eu-west-1,us-east-1', deployment: 'team-a' });
+  s = synthSkyless({
+    maxLaunching: '12', maxRunning: '300', allowedRegions: 'eu-west-1,us-east-1', deployment: 'team-a',
+    maxNodesPerJob: '8', maxJobsPerSubmission: '50', maxActiveJobsPerUser: '100', allowedInstanceTypes: 'm6i.large,g5.xlarge', adminPrincipals: 'arn:aws:iam::123456789012:role/Admin',
+  });
   const id = (c: unknown) => s.logicalId(c);
   // What Ref / GetAtt return for each referenced resource (formats from the CloudFormation docs).
   values = {
@@ -69,7 +72,10 @@ describe('Lambda environment', () => {
         allowedRegions: ['eu-west-1', 'us-east-1'],
         instanceProfileArn: values[`<${s.logicalId(s.stack.nodes.instanceProfile)}.Arn>`],
         nodeSecurityGroupId: 'sg-0123456789abcdef0',
-        settings: { deployment: 'team-a', apiUrl: `https://a1b2c3d4e5.execute-api.${REGION}.amazonaws.com`, maxLaunching: 12, maxRunning: 300 },
+        settings: {
+          deployment: 'team-a', apiUrl: `https://a1b2c3d4e5.execute-api.${REGION}.amazonaws.com`, maxLaunching: 12, maxRunning: 300,
+          maxNodesPerJob: 8, maxJobsPerSubmission: 50, maxActiveJobsPerUser: 100, allowedInstanceTypes: ['m6i.large', 'g5.xlarge'], adminPrincipals: ['arn:aws:iam::123456789012:role/Admin'],
+        },
       });
       expect(JSON.stringify(config), name).toContain(values[`<${s.logicalId(s.stack.agentKey)}>`]);
     }

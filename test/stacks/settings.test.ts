@@ -16,6 +16,13 @@ describe('resolveSettings', () => {
     expect(resolveSettings({ nodeReadBuckets: '' }).nodeReadBuckets).toEqual([]);
   });
 
+  it('has guardrails by default: a non-empty region list and caps on nodes, jobs per submission and active jobs per user', () => {
+    const d = resolveSettings({});
+    expect(d.allowedRegions.length).toBeGreaterThan(0);
+    expect(d).toMatchObject({ maxNodesPerJob: 64, maxJobsPerSubmission: 1000, maxActiveJobsPerUser: 2000, adminPrincipals: [], allowedInstanceTypes: [] });
+    expect(resolveSettings({ adminPrincipals: 'arn:aws:iam::123456789012:role/Admin,arn:aws:iam::123456789012:user/ops' }).adminPrincipals).toHaveLength(2);
+  });
+
   it('reads booleans and numbers given as strings', () => {
     expect(resolveSettings({ retainData: 'false', logRetentionDays: '14', apiRateLimit: 50 })).toMatchObject({ retainData: false, logRetentionDays: 14, apiRateLimit: 50 });
   });
@@ -26,6 +33,10 @@ describe('resolveSettings', () => {
     [{ maxRunning: 'lots' }, /^maxRunning must be an integer/],
     [{ allowedRegions: 'us-east-1,mars-north-1x' }, /^allowedRegions: 'mars-north-1x' is not a valid AWS region name/],
     [{ allowedRegions: '[broken' }, /^allowedRegions is not valid JSON/],
+    [{ allowedRegions: '' }, /^allowedRegions must name at least one region/],
+    [{ maxNodesPerJob: '0' }, /^maxNodesPerJob must be an integer from 1/],
+    [{ adminPrincipals: 'alice' }, /^adminPrincipals: 'alice' is not a valid IAM user, role or assumed-role ARN/],
+    [{ allowedInstanceTypes: 'm6i.large,LARGE' }, /^allowedInstanceTypes: 'LARGE' is not a valid EC2 instance type/],
     [{ logRetentionDays: '10' }, /^logRetentionDays must be one of 1, 3, 5, 7, 14, 30/],
     [{ gcpCredentialsSecretArn: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:gcp' }, /^gcpCredentialsSecretArn must be the complete ARN/],
     [{ vpcId: 'default' }, /^vpcId must be a VPC id/],

@@ -16,6 +16,8 @@ import type { TestDynalite } from '../support/dynalite.ts';
 import { uniqueTableName } from '../support/dynalite.ts';
 import { ManualClock } from '../support/clock.ts';
 import { makeJobRecord, T0 } from '../support/records.ts';
+import { envelopeSealer, localDataKeys } from '../../adapters/crypto/envelope.ts';
+import { randomBytes } from 'node:crypto';
 
 /** Task tokens as Step Functions keeps them: each completes at most once. */
 export class TokenDouble implements Workflows {
@@ -150,6 +152,7 @@ export async function schedulerWorld(db: TestDynalite, settings: Partial<Setting
     ids: { token: () => `t${++ids}`, uuid: () => `u${++ids}` },
     rng: () => 0.5,
     settings: testSettings(settings),
+    secrets: envelopeSealer(localDataKeys(randomBytes(32))),
     agentTokens: hmacAgentTokens('test-key'),
     wakeScheduler: async () => {
       wakes += 1;

@@ -26,6 +26,8 @@ import type { Cursor } from '../../../core/usecases/workflow-steps.ts';
 import type { AttemptRecord, JobRecord } from '../../../core/job/records.ts';
 import type { BusEvent } from '../../../core/ports.ts';
 import { FakeCloud, MemoryObjects, RecordingBus, TokenWorkflows, type FakeInstance } from './fakes.ts';
+import { envelopeSealer, localDataKeys } from '../../../adapters/crypto/envelope.ts';
+import { randomBytes } from 'node:crypto';
 
 export const REGIONS = ['local-1', 'local-2', 'local-3'] as const;
 
@@ -336,6 +338,7 @@ export class World {
       ids: { token: () => `id-${++w.ids}`, uuid: () => `00000000-0000-4000-8000-${String(++w.ids).padStart(12, '0')}` },
       rng: seededRng(42), // back-off jitter is reproducible
       settings: worldSettings(opts.settings),
+      secrets: envelopeSealer(localDataKeys(randomBytes(32))),
       agentTokens: hmacAgentTokens('property-test-key'),
       wakeScheduler: async () => {
         w.wakePending = true;
