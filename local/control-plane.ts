@@ -11,7 +11,8 @@ import { createServer, type IncomingMessage, type ServerResponse, type Server } 
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { getRequestListener } from '@hono/node-server';
+import type { Context } from 'hono';
 import { startDynalite, ensureTable, unixSocketRequestHandler, type RunningDynalite } from '../adapters/local/dynalite.ts';
 import { envelopeSealer, localDataKeys } from '../adapters/crypto/envelope.ts';
 import { apiTokenPath, checkLocalRequest, privateSecretFile, securePrivateDirs } from './auth.ts';
@@ -22,7 +23,7 @@ import { ProcessProvider } from '../adapters/local/process-provider.ts';
 import { LocalEventBus } from '../adapters/local/local-event-bus.ts';
 import type { Deps, Settings } from '../core/usecases/deps.ts';
 import { hmacAgentTokens } from '../core/usecases/agent-token.ts';
-import { createHandler as createApiHandler } from '../lambdas/api/handler.ts';
+import { createApiApp, type CallerOf } from '../lambdas/api/app.ts';
 import { createHandler as createWorkflowHandler } from '../lambdas/workflow/handler.ts';
 import { createHandler as createEventsHandler } from '../lambdas/events/handler.ts';
 import { schedulerTick, onWorkflowExecutionEnded } from '../core/usecases/scheduler.ts';
@@ -114,6 +115,13 @@ export function localPrincipal(): string {
     return process.env.USER || 'local';
   }
 }
+
+/**
+ * Who is calling, locally: the OS user running the control plane. Only that user can read the API
+ * token (local/auth.ts), so whoever passed the token check is that user — never what a header says
+ * (an `x-skyless-user` header was once taken as the caller).
+ */
+export const localCaller: CallerOf = (_c: Context) => localPrincipal();
 
 export async function startControlPlane(opts: ControlPlaneOptions): Promise<ControlPlane> {
   const root = join(opts.home, 'local');
@@ -218,9 +226,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     log,
   };
   const workflowHandler = createWorkflowHandler(deps);
-  // Whoever holds the token is the local user (the token file is readable by that user only).
-  const principal = localPrincipal();
-  const api = createApiHandler(deps, { callerOf: () => principal });
+  // The API's one router (lambdas/api/app.ts), as a node:http listener.
+  const api = getRequestListener(createApiApp(deps, { callerOf: localCaller }).fetch);
   const events = createEventsHandler(deps);
   bus.subscribe((event) => events(event as never));
 
@@ -228,6 +235,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   async function serve(req: IncomingMessage, res: ServerResponse) {
     try {
       const u = new URL(req.url ?? '/', url);
+      // The local edge's own check first (local/auth.ts): token, Host, Origin, JSON bodies.
       const refusal = checkLocalRequest({ method: req.method ?? 'GET', path: u.pathname, headers: req.headers }, { token: apiToken, port });
       if (refusal) {
         req.resume();
@@ -235,12 +243,9 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
         res.end(JSON.stringify({ error: refusal.error, message: refusal.message }));
         return;
       }
-      const body = await readBody(req);
-      if (u.pathname.startsWith('/files/')) return await serveFile(req.method ?? 'GET', u, body, res);
-      if (u.pathname.startsWith('/local/')) return await serveLocalAdmin(req.method ?? 'GET', u, body, res);
-      const result = await api(toApiEvent(req, u, body));
-      res.writeHead(result.statusCode ?? 200, (result.headers ?? {}) as Record<string, string>);
-      res.end(result.isBase64Encoded ? Buffer.from(result.body ?? '', 'base64') : (result.body ?? ''));
+      if (u.pathname.startsWith('/files/')) return await serveFile(req.method ?? 'GET', u, await readBody(req), res);
+      if (u.pathname.startsWith('/local/')) return await serveLocalAdmin(req.method ?? 'GET', u, await readBody(req), res);
+      await api(req, res);
     } catch (err) {
       log('local server error', { error: String((err as Error)?.stack ?? err) });
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
@@ -343,36 +348,4 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
     req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);
   });
-}
-
-/** Shapes a node:http request as API Gateway's HTTP API (payload 2.0) event. */
-export function toApiEvent(req: IncomingMessage, u: URL, body: Buffer): APIGatewayProxyEventV2 {
-  const headers: Record<string, string> = {};
-  for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(',') : v;
-  const query: Record<string, string> = {};
-  for (const [k, v] of u.searchParams) query[k] = v;
-  const method = req.method ?? 'GET';
-  const binary = !/json|text|yaml/.test(headers['content-type'] ?? '');
-  return {
-    version: '2.0',
-    routeKey: '$default',
-    rawPath: u.pathname,
-    rawQueryString: u.search.slice(1),
-    headers,
-    queryStringParameters: Object.keys(query).length ? query : undefined,
-    requestContext: {
-      accountId: 'local',
-      apiId: 'local',
-      domainName: u.host,
-      domainPrefix: 'local',
-      http: { method, path: u.pathname, protocol: 'HTTP/1.1', sourceIp: req.socket.remoteAddress ?? '127.0.0.1', userAgent: headers['user-agent'] ?? '' },
-      requestId: randomUUID(),
-      routeKey: '$default',
-      stage: '$default',
-      time: new Date().toISOString(),
-      timeEpoch: Date.now(),
-    },
-    body: body.length ? (binary ? body.toString('base64') : body.toString('utf8')) : undefined,
-    isBase64Encoded: body.length > 0 && binary,
-  } as APIGatewayProxyEventV2;
 }

@@ -20,10 +20,10 @@ export function redactSpec(spec: JobSpec): JobSpec {
 }
 
 /** What the API returns for a job: the record without secrets, wait tokens or internal fences. */
-export type JobView = Omit<JobRecord, 'wait' | 'spec'> & { spec: JobSpec; finished: boolean };
+export type JobView = Omit<JobRecord, 'wait' | 'spec' | 'sealedSecrets'> & { spec: JobSpec; finished: boolean };
 
 export function jobView(job: JobRecord): JobView {
-  const { wait: _wait, spec, ...rest } = job;
+  const { wait: _wait, spec, sealedSecrets: _sealed, ...rest } = job;
   return { ...rest, spec: redactSpec(spec), finished: isTerminal(job.status) };
 }
 
