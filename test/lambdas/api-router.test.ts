@@ -76,7 +76,8 @@ function localEdge(plane: ControlPlane): Edge {
     const agent = API[c.route].auth === 'agent';
     const r = await fetch(`${plane.url}${pathFor(c.route, c.params)}${search}`, {
       method,
-      headers: { 'content-type': 'application/json', ...(agent ? { authorization: `Bearer ${token(plane.deps)}` } : {}) },
+      // User routes carry the local plane's bearer token (local/auth.ts), as the CLI's client sends it.
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${agent ? token(plane.deps) : plane.apiToken}` },
       body: c.body === undefined ? undefined : JSON.stringify(c.body),
     });
     return { status: r.status, body: await r.json() };
@@ -141,7 +142,7 @@ describe('the API router', () => {
     const ev = (method: string, path: string) => ({ version: '2.0', rawPath: path, rawQueryString: '', headers: {}, requestContext: { domainName: 'api.test', http: { method, path } } }) as unknown as APIGatewayProxyEventV2;
     for (const [method, path, status] of [['GET', '/nope', 404], ['DELETE', '/jobs', 405]] as const) {
       const viaLambda = await lambda(ev(method, path));
-      const viaLocal = await fetch(`${local.url}${path}`, { method });
+      const viaLocal = await fetch(`${local.url}${path}`, { method, headers: { authorization: `Bearer ${local.apiToken}`, 'content-type': 'application/json' } });
       const viaSim = await sim.api(method, path);
       expect([viaLambda.statusCode, viaLocal.status, viaSim.status]).toEqual([status, status, status]);
       expect(await viaLocal.json()).toEqual(JSON.parse(viaLambda.body ?? '{}'));
