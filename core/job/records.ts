@@ -6,6 +6,7 @@
 import type { JobSpec } from '../spec/types.ts';
 import type { Candidate, BlockedScope } from '../optimizer/types.ts';
 import type { TaskStatus, JobStatus } from './status.ts';
+import type { Cursor } from '../workflow/cursor.ts';
 
 /**
  * Scheduler view of the job's current task. WAITING: wants a launch slot (first launch or recovery).
@@ -23,6 +24,11 @@ export interface WaitToken {
   /** Attempt the wait belongs to (0 for SLOT before the first launch); fences stale completions. */
   attempt: number;
   since: number;
+  /**
+   * The workflow state a completer sends with the token (core/workflow/cursor.ts): the parker knows
+   * the execution's cycle, a completer does not. Absent on waits stored before it existed.
+   */
+  resume?: Cursor;
 }
 
 export interface TaskState {

@@ -6,7 +6,8 @@ import { isTerminal } from '../job/status.ts';
 import type { JobRecord } from '../job/records.ts';
 import type { Deps } from './deps.ts';
 import { mutateJob } from './mutate.ts';
-import { cancelAllIdle, signalWait } from './workflow-steps.ts';
+import { signalWait } from './completers.ts';
+import { cancelIdle } from '../job/transitions.ts';
 import { NotFoundError } from '../errors.ts';
 
 export interface CancelResult {
@@ -27,13 +28,13 @@ async function cancelOne(deps: Deps, jobId: number, by: string): Promise<'cancel
     const t = flagged.tasks[flagged.currentTask];
     // Nothing is launched while PENDING (waiting for a slot, or backing off): cancel right here.
     if (t.status === 'PENDING') {
-      const r = cancelAllIdle(flagged, now);
+      const r = cancelIdle(flagged, now);
       if (r) return r;
     }
     return flagged === j ? null : { job: flagged, events: [{ jobId, time: now, task: flagged.currentTask, reason: `cancel requested by ${by}` }] };
   });
   if (isTerminal(job.status) && !job.cancelRequested) return 'finished';
-  await signalWait(deps, job.wait ? job : { ...job, wait: parked }, ['SLOT', 'NODES', 'RUN'], undefined, { cancel: true });
+  await signalWait(deps, job.wait ? job : { ...job, wait: parked }, ['SLOT', 'NODES', 'RUN']);
   return 'cancelled';
 }
 

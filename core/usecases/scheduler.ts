@@ -32,7 +32,7 @@ import { NotFoundError, TokenGoneError } from '../errors.ts';
 import type { Deps } from './deps.ts';
 import { mutateJob } from './mutate.ts';
 import { sweepOrphans, type JanitorReport } from './janitor.ts';
-import { controllerFailed, finalize } from './workflow-steps.ts';
+import { failController, finalize } from './end-job.ts';
 
 /** At most this many grants per tick: bounded work per invocation (the next tick continues). */
 export const MAX_GRANTS_PER_TICK = 1000;
@@ -190,7 +190,7 @@ async function grant(deps: Deps, jobId: number): Promise<'granted' | 'revoked' |
     return 'skipped';
   }
   try {
-    await deps.workflows.sendTaskSuccess(job.wait!.token, { granted: true });
+    await deps.workflows.sendTaskSuccess(job.wait!.token, job.wait!.resume ?? {});
     return 'granted';
   } catch (err) {
     await revoke(deps, job, err);
@@ -250,7 +250,7 @@ async function reclaimStalledSlots(deps: Deps, st: SchedulerState): Promise<numb
       try {
         const fresh = await deps.store.getJob(job.jobId);
         if (!fresh || fresh.version !== job.version) continue; // it moved after all
-        await controllerFailed(deps, { jobId: job.jobId, cycle: 0, error: { Error: 'LaunchStalled', Cause: reason } });
+        await failController(deps, job.jobId, { Error: 'LaunchStalled', Cause: reason });
         reclaimed.push(job.jobId);
         st.seen.delete(job.jobId);
       } catch (err) {
@@ -302,15 +302,10 @@ export async function onWorkflowExecutionEnded(deps: Deps, e: ExecutionEnded): P
   if (!job) return { handled: false, why: `job ${jobId} not found` };
   if (isTerminal(job.status)) {
     if (job.finalizedAt) return { handled: false, why: `job ${jobId} is already ${job.status}` };
-    await finalize(deps, { jobId, cycle: 0, execution: e.name });
+    await finalize(deps, jobId);
     return { handled: true, jobId, action: 'finalized' };
   }
-  await controllerFailed(deps, {
-    jobId,
-    cycle: 0,
-    execution: e.name,
-    error: { Error: `workflow execution ${e.name} ${e.status}${e.error ? ` (${e.error})` : ''}`, Cause: e.cause },
-  });
+  await failController(deps, jobId, { Error: `workflow execution ${e.name} ${e.status}${e.error ? ` (${e.error})` : ''}`, Cause: e.cause });
   await deps.wakeScheduler();
   return { handled: true, jobId, action: 'failed' };
 }
