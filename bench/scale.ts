@@ -10,6 +10,7 @@
 // beside the figures. Not a test: it prints numbers, it does not pass or fail.
 //
 // Options: --sizes=100,1000,10000  --skip-queue  --skip-cancel  --time-scale=0.2  --cancel-jobs=10000
+//          --save=FILE (the measurements as JSON)  --report-from=FILE (print the report of a saved run)
 //          --queue-points=100,10000,100000   (time scale: real seconds per simulated second)
 //
 // How a batch runs: admission is closed while the batch is submitted (maxLaunching 0), then opened,
@@ -48,6 +49,7 @@
 
 import '../core/polyfills.ts';
 import os from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { Agent } from 'node:http';
 import { createHandler as apiHandler } from '../lambdas/api/handler.ts';
@@ -555,7 +557,10 @@ async function main(): Promise<void> {
     const queue = argv.has('skip-queue') ? [] : await measureQueue(dyn, template);
     const load1 = os.loadavg();
     clearInterval(sampler);
-    report(batches, units, queue, cancel, { seconds: (Date.now() - started) / 1000, load0, load1, dynCpu: await dyn.cpuSeconds() });
+    const run = { seconds: (Date.now() - started) / 1000, load0, load1, dynCpu: await dyn.cpuSeconds() };
+    // The measurements, so that the report can be printed again without re-running (--report-from).
+    if (argv.has('save')) writeFileSync(argv.get('save')!, JSON.stringify({ calibration: CALIBRATION, batches, units, queue, cancel, run, maxRss, maxChildRss }));
+    report(batches, units, queue, cancel, run);
   } finally {
     clearInterval(sampler);
     await dyn.close();
@@ -661,4 +666,10 @@ function report(batches: BatchResult[], units: UnitCosts, queue: QueuePoint[], c
   process.stdout.write(out.join('\n') + '\n');
 }
 
-await main();
+if (argv.has('report-from')) {
+  const saved = JSON.parse(readFileSync(argv.get('report-from')!, 'utf8'));
+  CALIBRATION = saved.calibration;
+  maxRss = saved.maxRss;
+  maxChildRss = saved.maxChildRss;
+  report(saved.batches, saved.units, saved.queue, saved.cancel, saved.run);
+} else await main();
