@@ -152,3 +152,24 @@ export interface JobEvent {
   reason: string;
   attempt?: number;
 }
+
+/** Which jobs a bulk cancel covers: every field given must match (none = every user's jobs). */
+export interface CancelSelector {
+  user?: string;
+  name?: string;
+  pool?: string;
+}
+
+/**
+ * A bulk cancel (`jobs cancel -a/-u/-n/-p`), recorded before it is answered. It covers every
+ * unfinished job its selector matches that was submitted at or before `at`; admission, the launch
+ * step and submission honour it at once, and the scheduler's sweep cancels the jobs behind it.
+ */
+export interface CancelRequest {
+  id: string;
+  selector: CancelSelector;
+  by: string;
+  at: number;
+  /** When a sweep found no covered job left; kept a while after for submissions still in flight. */
+  doneAt?: number;
+}

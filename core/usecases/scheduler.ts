@@ -33,6 +33,7 @@ import type { Deps } from './deps.ts';
 import { mutateJob } from './mutate.ts';
 import { sweepOrphans, type JanitorReport } from './janitor.ts';
 import { failController, finalize } from './end-job.ts';
+import { honourCancelRequests, sweepCancelRequests } from './cancel.ts';
 
 /** At most this many grants per tick: bounded work per invocation (the next tick continues). */
 export const MAX_GRANTS_PER_TICK = 1000;
@@ -69,6 +70,8 @@ export interface TickResult {
   revoked: number[];
   /** LAUNCHING jobs whose workflow was presumed lost (case c above), now FAILED_CONTROLLER. */
   reclaimed: number[];
+  /** Jobs cancelled by this tick's pass over recorded bulk cancels. */
+  cancelled?: number;
   janitor?: JanitorReport;
   /** True when the tick was skipped (see TickOptions.wokenAt): nothing was read or granted. */
   skipped?: boolean;
@@ -117,6 +120,11 @@ async function tick(deps: Deps, st: SchedulerState, options: TickOptions): Promi
     reclaimed = await reclaimStalledSlots(deps, st); // before counting: a reclaimed slot is free now
   }
   const result = await admit(deps, st, now, reclaimed);
+  // Recorded bulk cancels, a bounded pass (admission already skips what they cover); another tick
+  // follows at once while work remains.
+  const cancels = await sweepCancelRequests(deps);
+  if (cancels.cancelled) result.cancelled = cancels.cancelled;
+  if (cancels.more) await deps.wakeScheduler();
   // The janitor last: a long sweep (thousands of instances) must not delay this tick's grants.
   if (sweep) result.janitor = await sweepOrphans(deps);
   return result;
@@ -142,8 +150,10 @@ async function admit(deps: Deps, st: SchedulerState, now: number, reclaimed: num
   // The slot index lists WAITING jobs in admission order; planAdmission re-sorts (a total order)
   // and caps at the room, so the first `room` in priority-then-age order are granted, never others.
   const page = await deps.store.listJobsBySlot('WAITING', room);
+  // A job a recorded bulk cancel covers is cancelled, never granted (it may not have been swept yet).
+  const covered = await honourCancelRequests(deps, page.jobs);
   const plan = planAdmission({
-    waiting: page.jobs.map((j) => ({ jobId: j.jobId, priority: j.priority, since: j.slotSince })),
+    waiting: page.jobs.filter((j) => !covered.has(j.jobId)).map((j) => ({ jobId: j.jobId, priority: j.priority, since: j.slotSince })),
     launching,
     running,
     maxLaunching,

@@ -6,7 +6,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import type { Deps } from '../../core/usecases/deps.ts';
 import { submitJobs, type LaunchOverrideFlags } from '../../core/usecases/submit.ts';
 import { queue, getJob, controllerLog, jobLogs } from '../../core/usecases/read.ts';
-import { cancelJobs, activeJobIds } from '../../core/usecases/cancel.ts';
+import { cancelJobs, requestCancel } from '../../core/usecases/cancel.ts';
 import { issueUpload } from '../../core/usecases/uploads.ts';
 import { register, heartbeat, shipLogs, reportExit, reportInterrupted, AttemptGoneError } from '../../core/usecases/agent.ts';
 import type { AgentClaim } from '../../core/usecases/agent-token.ts';
@@ -161,21 +161,21 @@ export function createHandler(deps: Deps, opts: ApiOptions = {}) {
         const selectors = (['jobIds', 'name', 'pool', 'all'] as const).filter((k) => b[k] !== undefined && b[k] !== false);
         if (selectors.length !== 1) throw new ValidationError(`say exactly one of jobIds, name, pool or all (got ${selectors.length ? selectors.join(', ') : 'none'})`);
         if (b.allUsers !== undefined && b.all !== true) throw new ValidationError('allUsers goes with all');
-        let ids: number[];
         if (selectors[0] === 'jobIds') {
           if (!Array.isArray(b.jobIds) || !b.jobIds.every((x) => Number.isInteger(x) && x > 0)) throw new ValidationError('jobIds must be positive integers');
-          ids = b.jobIds as number[];
-        } else if (selectors[0] === 'name') {
-          if (typeof b.name !== 'string' || !b.name) throw new ValidationError('name must be a non-empty string');
-          ids = await activeJobIds(deps, { name: b.name });
-        } else if (selectors[0] === 'pool') {
-          if (typeof b.pool !== 'string' || !b.pool) throw new ValidationError('pool must be a non-empty string');
-          ids = await activeJobIds(deps, { pool: b.pool });
-        } else {
-          if (b.all !== true) throw new ValidationError('all must be true');
-          ids = await activeJobIds(deps, { user: b.allUsers === true ? undefined : by });
+          return json(200, await cancelJobs(deps, b.jobIds as number[], by));
         }
-        return json(200, await cancelJobs(deps, ids, by));
+        // A selector: recorded, then answered; the jobs are cancelled behind it (core/usecases/cancel.ts).
+        if (selectors[0] === 'name') {
+          if (typeof b.name !== 'string' || !b.name) throw new ValidationError('name must be a non-empty string');
+          return json(200, await requestCancel(deps, { name: b.name }, by));
+        }
+        if (selectors[0] === 'pool') {
+          if (typeof b.pool !== 'string' || !b.pool) throw new ValidationError('pool must be a non-empty string');
+          return json(200, await requestCancel(deps, { pool: b.pool }, by));
+        }
+        if (b.all !== true) throw new ValidationError('all must be true');
+        return json(200, await requestCancel(deps, b.allUsers === true ? {} : { user: by }, by));
       },
     },
     { method: 'GET', pattern: /^\/jobs\/(\d+)$/, run: async (_e, m) => json(200, await getJob(deps, Number(m[1]))) },

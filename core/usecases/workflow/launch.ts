@@ -15,6 +15,7 @@ import { ConflictError } from '../../errors.ts';
 import type { Deps } from '../deps.ts';
 import { providerFor } from '../deps.ts';
 import { mutateJob } from '../mutate.ts';
+import { honourCancelRequests } from '../cancel.ts';
 
 function candidateLabel(c: Candidate, numNodes: number): string {
   const where = c.spot ? `${c.cloud}/${c.region}/${c.zones[0]}` : `${c.cloud}/${c.region}`;
@@ -35,6 +36,8 @@ export async function launch(deps: Deps, jobId: number): Promise<'DONE' | 'MORE'
   const spec = job0.spec.tasks[t0.index];
   const existing = t0.attempt > 0 ? await deps.store.getAttempt(job0.jobId, t0.index, t0.attempt) : undefined;
   if (existing && existing.state !== 'ENDED') return 'DONE';
+  // A bulk cancel recorded after the grant: nothing it covers may launch.
+  if ((await honourCancelRequests(deps, [job0])).size) return 'DONE';
   // An attempt number is used by the first launch that creates instances; a walk that launched
   // nothing leaves no attempt record, and the next walk reuses the number.
   const attemptNo = t0.attempt === 0 || existing ? t0.attempt + 1 : t0.attempt;
