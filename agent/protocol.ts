@@ -10,7 +10,21 @@ export const AGENT_SCRIPT_PATH: string = fileURLToPath(new URL('./agent.sh', imp
 /** SETUP exit code the agent reports when the workdir or a file mount could not be fetched. */
 export const FILES_FAILED_EXIT_CODE = 97;
 
-export type AgentPhase = 'SETUP' | 'RUN' | 'WAIT';
+// The messages themselves are defined once, as zod schemas, in core/contracts/agent.ts.
+export type {
+  AgentPhase,
+  RegisterWaitReply,
+  RegisterReadyReply,
+  RegisterReply,
+  RegisterRequest,
+  HeartbeatRequest,
+  HeartbeatReply,
+  ExitRequest,
+  ExitReply,
+  LogsReply,
+  InterruptedRequest,
+} from '../core/contracts/agent.ts';
+import type { AgentFileMount, RegisterReply } from '../core/contracts/agent.ts';
 
 /**
  * Workdir/file-mount archives are GETs of gzipped tars; `uri` mounts are copied by the cloud CLI (or,
@@ -25,11 +39,7 @@ export type AgentPhase = 'SETUP' | 'RUN' | 'WAIT';
  * finds what the last one wrote. A `url` mount of the same dest after it is unpacked over the copy
  * and saved too (a local source uploaded under a bucket name).
  */
-export type AgentFileMount =
-  | { dest: string; url: string }
-  | { dest: string; uri: string }
-  | { dest: string; link: string }
-  | { dest: string; mirror: string };
+export type { AgentFileMount };
 
 /** How the encoded line names each mount kind. */
 const MOUNT_KINDS = ['url', 'uri', 'link', 'mirror'] as const;
@@ -37,63 +47,6 @@ type MountKind = (typeof MOUNT_KINDS)[number];
 
 function mountKind(mount: AgentFileMount): MountKind {
   return MOUNT_KINDS.find((k) => k in mount)!;
-}
-
-export interface RegisterWaitReply {
-  state: 'WAIT';
-  retryAfterMs: number;
-}
-
-export interface RegisterReadyReply {
-  state: 'READY';
-  rank: number;
-  numNodes: number;
-  /** Rank order. */
-  nodeIps: string[];
-  /** SPEC §6 variables, the task's envs and secrets. */
-  env: Record<string, string>;
-  setup?: string;
-  run?: string;
-  workdir?: { url: string };
-  fileMounts: AgentFileMount[];
-  /** How often `mirror` mounts are saved while the node works; present when there is one. */
-  saveSeconds?: number;
-  heartbeatSeconds: number;
-  logChunkBytes: number;
-}
-
-export type RegisterReply = RegisterWaitReply | RegisterReadyReply;
-
-export interface RegisterRequest {
-  ip: string;
-}
-
-export interface HeartbeatRequest {
-  phase: AgentPhase;
-}
-
-export interface HeartbeatReply {
-  action: 'CONTINUE' | 'CANCEL';
-}
-
-export interface ExitRequest {
-  phase: 'SETUP' | 'RUN';
-  exitCode: number;
-}
-
-export interface ExitReply {
-  action: 'RUN' | 'WAIT' | 'STOP';
-  /** With WAIT: when to ask again. */
-  retryAfterMs?: number;
-}
-
-export interface LogsReply {
-  /** offset + length of the body just stored. */
-  nextOffset: number;
-}
-
-export interface InterruptedRequest {
-  reason: string;
 }
 
 /** Names the agent can export: a shell variable name. */

@@ -52,11 +52,11 @@ import os from 'node:os';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { Agent } from 'node:http';
-import { createHandler as apiHandler } from '../lambdas/api/handler.ts';
+import { createApiApp } from '../lambdas/api/app.ts';
 import { createHandler as workflowHandler } from '../lambdas/workflow/handler.ts';
 import { createHandler as eventsHandler } from '../lambdas/events/handler.ts';
 import { createHandler as schedulerHandler } from '../lambdas/scheduler/handler.ts';
-import { startSimPlane, type SimPlane, type SimPlaneOptions } from '../adapters/sim/sim-plane.ts';
+import { startSimPlane, simApi, type SimPlane, type SimPlaneOptions } from '../adapters/sim/sim-plane.ts';
 import { startDynaliteProcess, type DynaliteProcess } from '../adapters/sim/dynalite-process.ts';
 import { DynamoJobStore } from '../adapters/aws/dynamo-job-store.ts';
 import { ensureTable } from '../adapters/local/dynalite.ts';
@@ -150,7 +150,7 @@ function sampleMemory(dyn: DynaliteProcess): NodeJS.Timeout {
 }
 
 const HANDLERS: SimPlaneOptions['handlers'] = {
-  api: (d) => apiHandler(d, { callerOf: (e) => e.headers?.['x-skyless-user'] ?? 'bench' }),
+  api: (d) => simApi(createApiApp(d, { callerOf: (c) => c.req.header('x-skyless-user') ?? 'bench' })),
   workflow: workflowHandler,
   events: eventsHandler,
   scheduler: schedulerHandler,
@@ -367,11 +367,11 @@ async function measureQueue(dyn: DynaliteProcess, template: JobRecord): Promise<
   const store = new DynamoJobStore({ client, tableName: 'queue' });
   // The API handler's queue route on the big table (the user's default view, and --all-users); that
   // route reads nothing but the store.
-  const api = apiHandler({ store, log: () => {} } as unknown as Deps, { callerOf: () => 'bench' });
+  const api = createApiApp({ store, log: () => {} } as unknown as Deps, { callerOf: () => 'bench' });
   const get = async (query: Record<string, string>) => {
-    const r = await api({ rawPath: '/jobs', requestContext: { http: { method: 'GET', path: '/jobs' } }, headers: {}, queryStringParameters: query } as never);
-    if (r.statusCode !== 200) throw new Error(`queue failed: ${r.statusCode} ${r.body}`);
-    return JSON.parse(r.body ?? '{}') as { jobs: unknown[] };
+    const r = await api.request(`/jobs?${new URLSearchParams(query)}`);
+    if (r.status !== 200) throw new Error(`queue failed: ${r.status} ${await r.text()}`);
+    return (await r.json()) as { jobs: unknown[] };
   };
   let stored = 0;
   const grow = async (to: number) => {

@@ -7,6 +7,7 @@ import { openSync, closeSync, mkdirSync, readFileSync, existsSync, rmSync } from
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { serverInfoPath, skylessHome, type ServerInfo } from '../local/home.ts';
+import { API, pathFor, type RouteBody, type RouteName, type RouteParams, type RouteQuery, type RouteReply } from '../core/contracts/api.ts';
 
 export interface CliConfig {
   endpoint?: string;
@@ -38,9 +39,17 @@ export class ConnectionError extends Error {
   override readonly name = 'ConnectionError' as const;
 }
 
+/** A call of one API route, typed from its contract (core/contracts/api.ts). */
+export type CallInput<N extends RouteName> = (RouteParams<N> extends undefined ? { params?: undefined } : { params: RouteParams<N> }) &
+  (RouteQuery<N> extends undefined ? { query?: undefined } : { query?: RouteQuery<N> }) &
+  (RouteBody<N> extends undefined ? { body?: undefined } : { body: RouteBody<N> });
+
 export interface Client {
   readonly endpoint: string;
   readonly local: boolean;
+  /** Calls an API route: what is sent and what comes back are the route's contract types. */
+  call<N extends RouteName>(route: N, input: CallInput<N>): Promise<RouteReply<N>>;
+  /** A request outside the API's contract (the local control plane's /local/* admin routes). */
   request<T>(method: string, path: string, body?: unknown): Promise<T>;
   /** PUT of raw bytes to a presigned URL (uploads). */
   upload(url: string, bytes: Uint8Array): Promise<void>;
@@ -127,9 +136,16 @@ export async function connect(env: Readonly<Record<string, string | undefined>> 
 function httpClient(endpoint: string, local: boolean, region?: string, regionConfigured = false): Client {
   const loopback = endpoint.startsWith('http://127.0.0.1') || endpoint.startsWith('http://localhost');
   const sign = !local && (regionConfigured || !loopback);
-  return {
+  const client: Client = {
     endpoint,
     local,
+    async call<N extends RouteName>(route: N, input: CallInput<N>): Promise<RouteReply<N>> {
+      const { params, query, body } = input as { params?: Record<string, string | number>; query?: Record<string, unknown>; body?: unknown };
+      const search = new URLSearchParams();
+      for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined) search.set(k, String(v));
+      const qs = search.size ? `?${search}` : '';
+      return client.request<RouteReply<N>>(API[route].method, `${pathFor(route, params)}${qs}`, body);
+    },
     async request<T>(method: string, path: string, body?: unknown): Promise<T> {
       const url = `${endpoint}${path}`;
       let headers: Record<string, string> = { accept: 'application/json' };
@@ -160,6 +176,7 @@ function httpClient(endpoint: string, local: boolean, region?: string, regionCon
       if (!res.ok) throw new ApiError(res.status, 'UploadFailed', `upload failed with HTTP ${res.status}`);
     },
   };
+  return client;
 }
 
 async function signedHeaders(method: string, url: string, headers: Record<string, string>, body: string | undefined, region?: string): Promise<Record<string, string>> {

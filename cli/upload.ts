@@ -63,7 +63,7 @@ export async function packJobFiles(spec: JobSpec, baseDir: string): Promise<Pack
 
 export async function uploadJobFiles(client: Client, files: PackedFile[]): Promise<string | undefined> {
   if (!files.length) return undefined;
-  const { prefix, urls } = await client.request<{ prefix: string; urls: Record<string, string> }>('POST', '/uploads', { files: files.map((f) => f.name) });
+  const { prefix, urls } = await client.call('issueUpload', { body: { files: files.map((f) => f.name) } });
   await Promise.all(files.map((f) => client.upload(urls[f.name], f.bytes)));
   return prefix;
 }

@@ -10,7 +10,8 @@ import { createServer, type IncomingMessage, type ServerResponse, type Server } 
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { getRequestListener } from '@hono/node-server';
+import type { Context } from 'hono';
 import { startDynalite, ensureTable, type RunningDynalite } from '../adapters/local/dynalite.ts';
 import { DynamoJobStore } from '../adapters/aws/dynamo-job-store.ts';
 import { LocalWorkflows } from '../adapters/local/local-workflows.ts';
@@ -19,7 +20,7 @@ import { ProcessProvider } from '../adapters/local/process-provider.ts';
 import { LocalEventBus } from '../adapters/local/local-event-bus.ts';
 import type { Deps, Settings } from '../core/usecases/deps.ts';
 import { hmacAgentTokens } from '../core/usecases/agent-token.ts';
-import { createHandler as createApiHandler } from '../lambdas/api/handler.ts';
+import { createApiApp, type CallerOf } from '../lambdas/api/app.ts';
 import { createHandler as createWorkflowHandler } from '../lambdas/workflow/handler.ts';
 import { createHandler as createEventsHandler } from '../lambdas/events/handler.ts';
 import { schedulerTick, onWorkflowExecutionEnded } from '../core/usecases/scheduler.ts';
@@ -96,6 +97,12 @@ async function secretFile(path: string): Promise<string> {
     return key;
   }
 }
+
+/**
+ * Who is calling, locally: the user this machine's CLI says it is (`x-skyless-user`), else the
+ * user running the control plane.
+ */
+export const localCaller: CallerOf = (c: Context) => c.req.header('x-skyless-user') ?? process.env.USER ?? 'local';
 
 export async function startControlPlane(opts: ControlPlaneOptions): Promise<ControlPlane> {
   const root = join(opts.home, 'local');
@@ -192,20 +199,18 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     log,
   };
   const workflowHandler = createWorkflowHandler(deps);
-  const api = createApiHandler(deps, { callerOf: (e) => e.headers?.['x-skyless-user'] ?? process.env.USER ?? 'local' });
+  // The API's one router (lambdas/api/app.ts), as a node:http listener.
+  const api = getRequestListener(createApiApp(deps, { callerOf: localCaller }).fetch);
   const events = createEventsHandler(deps);
   bus.subscribe((event) => events(event as never));
 
   server.on('request', (req, res) => void serve(req, res));
   async function serve(req: IncomingMessage, res: ServerResponse) {
     try {
-      const body = await readBody(req);
       const u = new URL(req.url ?? '/', url);
-      if (u.pathname.startsWith('/files/')) return await serveFile(req.method ?? 'GET', u, body, res);
-      if (u.pathname.startsWith('/local/')) return await serveLocalAdmin(req.method ?? 'GET', u, body, res);
-      const result = await api(toApiEvent(req, u, body));
-      res.writeHead(result.statusCode ?? 200, (result.headers ?? {}) as Record<string, string>);
-      res.end(result.isBase64Encoded ? Buffer.from(result.body ?? '', 'base64') : (result.body ?? ''));
+      if (u.pathname.startsWith('/files/')) return await serveFile(req.method ?? 'GET', u, await readBody(req), res);
+      if (u.pathname.startsWith('/local/')) return await serveLocalAdmin(req.method ?? 'GET', u, await readBody(req), res);
+      await api(req, res);
     } catch (err) {
       log('local server error', { error: String((err as Error)?.stack ?? err) });
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
@@ -306,36 +311,4 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
     req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);
   });
-}
-
-/** Shapes a node:http request as API Gateway's HTTP API (payload 2.0) event. */
-export function toApiEvent(req: IncomingMessage, u: URL, body: Buffer): APIGatewayProxyEventV2 {
-  const headers: Record<string, string> = {};
-  for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(',') : v;
-  const query: Record<string, string> = {};
-  for (const [k, v] of u.searchParams) query[k] = v;
-  const method = req.method ?? 'GET';
-  const binary = !/json|text|yaml/.test(headers['content-type'] ?? '');
-  return {
-    version: '2.0',
-    routeKey: '$default',
-    rawPath: u.pathname,
-    rawQueryString: u.search.slice(1),
-    headers,
-    queryStringParameters: Object.keys(query).length ? query : undefined,
-    requestContext: {
-      accountId: 'local',
-      apiId: 'local',
-      domainName: u.host,
-      domainPrefix: 'local',
-      http: { method, path: u.pathname, protocol: 'HTTP/1.1', sourceIp: req.socket.remoteAddress ?? '127.0.0.1', userAgent: headers['user-agent'] ?? '' },
-      requestId: randomUUID(),
-      routeKey: '$default',
-      stage: '$default',
-      time: new Date().toISOString(),
-      timeEpoch: Date.now(),
-    },
-    body: body.length ? (binary ? body.toString('base64') : body.toString('utf8')) : undefined,
-    isBase64Encoded: body.length > 0 && binary,
-  } as APIGatewayProxyEventV2;
 }

@@ -12,7 +12,6 @@ import '../../core/polyfills.ts';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { Agent } from 'node:http';
 import { DynamoJobStore } from '../aws/dynamo-job-store.ts';
 import { startDynalite, ensureTable } from '../local/dynalite.ts';
@@ -29,9 +28,15 @@ import { meteredApi, meteredBus, meteredFunction, meteredObjectStore, meteredPro
 import { MemoryObjectStore } from './memory-object-store.ts';
 import { SimCloud, type SimCloudOptions, type SimApiReply } from './sim-cloud.ts';
 
-type ApiHandler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
+/** The API's router as a fetch handler (lambdas/api/app.ts createApiApp(...).fetch). */
+type ApiHandler = (request: Request) => Promise<Response>;
 
-/** The Lambda handlers' factories (lambdas/<name>/handler.ts createHandler). */
+/** The API's router served as API Gateway would (e.g. simApi(createApiApp(deps, {callerOf}))). */
+export function simApi(app: { fetch(request: Request): Response | Promise<Response> }): ApiHandler {
+  return async (request) => app.fetch(request);
+}
+
+/** The Lambda handlers' factories (lambdas/<name>/handler.ts createHandler; the API's router for `api`). */
 export interface SimPlaneHandlers {
   api(deps: Deps): ApiHandler;
   workflow(deps: Deps): (payload: never) => Promise<unknown>;
@@ -212,28 +217,20 @@ export async function startSimPlane(o: SimPlaneOptions): Promise<SimPlane> {
   });
 
   let apiFn!: ApiHandler;
+  // A request as API Gateway would pass it on: the same router the Lambda and the local plane serve.
   const callApi = async (method: string, path: string, body: unknown, headers: Record<string, string>, query?: Record<string, string>) => {
-    const raw = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
     const binary = typeof body === 'string';
-    const event = {
-      version: '2.0',
-      routeKey: '$default',
-      rawPath: path,
-      rawQueryString: query ? new URLSearchParams(query).toString() : '',
-      headers: { 'content-type': binary ? 'application/octet-stream' : 'application/json', ...headers },
-      queryStringParameters: query,
-      requestContext: { http: { method, path, protocol: 'HTTP/1.1', sourceIp: '10.0.0.1', userAgent: 'sim' }, requestId: randomUUID(), routeKey: '$default', stage: '$default', timeEpoch: Date.now() },
-      body: raw === undefined ? undefined : binary ? Buffer.from(raw).toString('base64') : raw,
-      isBase64Encoded: binary,
-    } as unknown as APIGatewayProxyEventV2;
-    const r = await apiFn(event);
+    const raw = body === undefined ? undefined : binary ? body : JSON.stringify(body);
+    const search = query ? `?${new URLSearchParams(query)}` : '';
+    const r = await apiFn(new Request(`http://sim.invalid${path}${search}`, { method, headers: { 'content-type': binary ? 'application/octet-stream' : 'application/json', ...headers }, body: raw }));
+    const text = await r.text();
     let parsed: any = {};
     try {
-      parsed = r.body ? JSON.parse(r.body) : {};
+      parsed = text ? JSON.parse(text) : {};
     } catch {
-      parsed = { text: r.body };
+      parsed = { text };
     }
-    return { status: r.statusCode ?? 200, body: parsed };
+    return { status: r.status, body: parsed };
   };
 
   let eventsFn!: (event: BusEvent) => Promise<unknown>;

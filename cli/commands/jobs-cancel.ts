@@ -4,7 +4,7 @@ import type { CliIo } from '../io.ts';
 import { EXIT } from '../io.ts';
 import { connect, type Client } from '../client.ts';
 import { reportError } from '../errors.ts';
-import type { CancelResult } from '../api-types.ts';
+import type { RouteBody } from '../../core/contracts/api.ts';
 
 export interface CancelOptions {
   jobIds: number[];
@@ -31,8 +31,8 @@ export async function runCancel(opts: CancelOptions, io: CliIo, client?: Client)
   }
   try {
     const c = client ?? (await connect());
-    const body = opts.jobIds.length ? { jobIds: opts.jobIds } : opts.name ? { name: opts.name } : opts.pool ? { pool: opts.pool } : { all: true, allUsers: opts.allUsers };
-    const r = await c.request<CancelResult>('POST', '/jobs/cancel', body);
+    const body: RouteBody<'cancelJobs'> = opts.jobIds.length ? { jobIds: opts.jobIds } : opts.name ? { name: opts.name } : opts.pool ? { pool: opts.pool } : { all: true, allUsers: opts.allUsers };
+    const r = await c.call('cancelJobs', { body });
     if (r.cancelled.length) io.stdout(`Cancelling managed job(s): ${r.cancelled.join(', ')}.\n`);
     if (r.alreadyFinished.length) io.stdout(`Already finished: ${r.alreadyFinished.join(', ')}.\n`);
     if (r.notFound.length) io.stderr(`Not found: ${r.notFound.join(', ')}.\n`);

@@ -247,7 +247,7 @@ async function submit(s: Submission, io: CliIo): Promise<number> {
     const overrides = Object.fromEntries(
       Object.entries({ name: options.name, useSpot: options.useSpot, gpus: options.gpus, cpus: options.cpus, memory: options.memory, infra: options.infra, numNodes: options.numNodes, priority: options.priority }).filter(([, v]) => v !== undefined),
     );
-    const { jobIds } = await client.request<{ jobIds: number[] }>('POST', '/jobs', {
+    const { jobIds } = await client.call('submitJobs', { body: {
       yaml: s.text,
       source: s.source === '<command>' ? undefined : basename(s.source),
       envs: s.envs,
@@ -256,7 +256,7 @@ async function submit(s: Submission, io: CliIo): Promise<number> {
       numJobs: options.pool ? s.numJobs : undefined,
       pool: options.pool,
       filesPrefix,
-    });
+    } });
     io.stdout(`Managed job${jobIds.length > 1 ? 's' : ''} submitted: ${jobIds.length > 1 ? `IDs ${jobIds[0]}-${jobIds[jobIds.length - 1]}` : `ID ${jobIds[0]}`} ('${spec.name}').\n`);
     const jobId = jobIds[0];
     if (options.detachRun || jobIds.length > 1) {

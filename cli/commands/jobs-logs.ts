@@ -25,10 +25,8 @@ export interface LogsOptions {
 
 /** The job a `logs`/`cancel` invocation means: an ID, a name (newest such job), or the newest job. */
 export async function resolveJob(c: Client, id?: number, name?: string): Promise<JobView> {
-  if (id !== undefined) return (await c.request<{ job: JobView }>('GET', `/jobs/${id}`)).job;
-  const params = new URLSearchParams({ limit: '1' });
-  if (name) params.set('name', name);
-  const page = await c.request<{ jobs: JobView[] }>('GET', `/jobs?${params}`);
+  if (id !== undefined) return (await c.call('getJob', { params: { jobId: String(id) } })).job;
+  const page = await c.call('queue', { query: { limit: '1', name } });
   if (!page.jobs.length) {
     const { ApiError } = await import('../client.ts');
     throw new ApiError(404, 'NotFound', name ? `no managed job named '${name}'` : 'no managed jobs yet');
@@ -102,10 +100,7 @@ export async function followLogs(c: Client, job: JobView, io: CliIo, opts: { tas
   let position: string | undefined;
   let first = true;
   for (;;) {
-    const params = new URLSearchParams();
-    if (opts.task !== undefined) params.set('task', String(opts.task));
-    if (position) params.set('after', position);
-    const page = await c.request<LogPage>('GET', `/jobs/${job.jobId}/logs?${params}`);
+    const page = await c.call('jobLogs', { params: { jobId: String(job.jobId) }, query: { task: opts.task === undefined ? undefined : String(opts.task), after: position } });
     if (first && opts.tail > 0) {
       // --tail applies to what exists now; later output is printed as it comes.
       let captured = '';
@@ -171,7 +166,7 @@ export async function runLogs(opts: LogsOptions, io: CliIo, client?: Client): Pr
     const c = client ?? (await connect());
     const job = await resolveJob(c, opts.jobId, opts.name);
     if (opts.controller) {
-      const log = await c.request<{ events: JobEvent[]; attempts: AttemptRecord[] }>('GET', `/jobs/${job.jobId}/events`);
+      const log = await c.call('jobEvents', { params: { jobId: String(job.jobId) } });
       io.stdout(renderControllerLog(log.events, log.attempts));
       return isTerminal(job.status) ? exitCodeFor(job.status) : EXIT_CODES.NOT_FINISHED;
     }
@@ -199,10 +194,7 @@ async function syncDown(c: Client, job: JobView, io: CliIo, dir: string, task?: 
   const files = new Set<string>();
   let page: LogPage;
   do {
-    const params = new URLSearchParams();
-    if (task !== undefined) params.set('task', String(task));
-    if (position) params.set('after', position);
-    page = await c.request<LogPage>('GET', `/jobs/${job.jobId}/logs?${params}`);
+    page = await c.call('jobLogs', { params: { jobId: String(job.jobId) }, query: { task: task === undefined ? undefined : String(task), after: position } });
     for (const ch of page.chunks) {
       const f = join(root, `task-${ch.task}-attempt-${ch.attempt}-node-${ch.node}.log`);
       if (!files.has(f)) writeFileSync(f, '');

@@ -9,6 +9,7 @@ import { renderTable, type TableColumn } from '../table.ts';
 import { formatAgo, formatDuration, formatRequested, jobDurations, taskDurations } from '../../core/job/format.ts';
 import { isTerminal, TASK_STATUSES } from '../../core/job/status.ts';
 import type { JobView } from '../api-types.ts';
+import type { RouteQuery } from '../../core/contracts/api.ts';
 
 export interface QueueOptions {
   limit: number;
@@ -114,15 +115,16 @@ export async function runQueue(opts: QueueOptions, io: CliIo, client?: Client): 
   try {
     const c = client ?? (await connect());
     const limit = opts.all ? 1000 : opts.limit;
-    const params = new URLSearchParams({ limit: String(limit) });
-    if (opts.skipFinished) params.set('skipFinished', 'true');
-    if (opts.status) params.set('status', opts.status.toUpperCase());
-    if (opts.allUsers) params.set('allUsers', 'true');
+    const query: RouteQuery<'queue'> = {
+      limit: String(limit),
+      skipFinished: opts.skipFinished ? 'true' : undefined,
+      status: opts.status ? opts.status.toUpperCase() : undefined,
+      allUsers: opts.allUsers ? 'true' : undefined,
+    };
     const jobs: JobView[] = [];
     let cursor: string | undefined;
     do {
-      if (cursor) params.set('cursor', cursor);
-      const page = await c.request<{ jobs: JobView[]; nextCursor?: string }>('GET', `/jobs?${params}`);
+      const page = await c.call('queue', { query: { ...query, cursor } });
       jobs.push(...page.jobs);
       cursor = opts.all ? page.nextCursor : undefined;
     } while (cursor);

@@ -3,11 +3,11 @@
 // recovery, and fails if a change adds any: the cost per attempt must not creep back
 // (README "The workflow is a ring of waits"; issue 17 goal: ≤ 8 per job, ≤ 4 more per recovery).
 import { describe, it, expect, afterEach } from 'vitest';
-import { createHandler as apiHandler } from '../../lambdas/api/handler.ts';
+import { createApiApp } from '../../lambdas/api/app.ts';
 import { createHandler as workflowHandler } from '../../lambdas/workflow/handler.ts';
 import { createHandler as eventsHandler } from '../../lambdas/events/handler.ts';
 import { createHandler as schedulerHandler } from '../../lambdas/scheduler/handler.ts';
-import { startSimPlane, type SimPlane, type SimPlaneOptions } from '../../adapters/sim/sim-plane.ts';
+import { startSimPlane, simApi, type SimPlane, type SimPlaneOptions } from '../../adapters/sim/sim-plane.ts';
 import type { Settings } from '../../core/usecases/deps.ts';
 
 /** The happy path: WaitForLaunchSlot, Route, AwaitNodes, AwaitRun, WaitForLaunchSlot, Route, Done. */
@@ -16,7 +16,7 @@ const HAPPY_PATH = 7;
 const PER_RECOVERY = 4;
 
 const HANDLERS: SimPlaneOptions['handlers'] = {
-  api: (d) => apiHandler(d, { callerOf: () => 'tester' }),
+  api: (d) => simApi(createApiApp(d, { callerOf: () => 'tester' })),
   workflow: workflowHandler,
   events: eventsHandler,
   scheduler: schedulerHandler,

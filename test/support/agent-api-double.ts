@@ -8,14 +8,24 @@ import http from 'node:http';
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
+import type { z } from 'zod';
+import { AGENT_SCRIPT_PATH, encodeRegisterReplyText } from '../../agent/protocol.ts';
+// Requests are parsed, and replies typed, with the protocol's one definition: a change there that
+// the double does not follow is a compile error or a failing agent test, not a silent drift.
 import {
-  AGENT_SCRIPT_PATH,
-  encodeRegisterReplyText,
+  ExitRequest,
+  HeartbeatRequest,
+  InterruptedRequest,
+  LogsQuery,
+  RegisterRequest,
   type AgentFileMount,
   type AgentPhase,
   type ExitReply,
+  type HeartbeatReply,
+  type InterruptedReply,
+  type LogsReply,
   type RegisterReply,
-} from '../../agent/protocol.ts';
+} from '../../core/contracts/agent.ts';
 
 export interface AgentApiScenario {
   numNodes: number;
@@ -231,11 +241,20 @@ export class AgentApiDouble {
     if (this.ended) return reply(res, 410, { error: 'attempt ended' });
     const node = this.nodes[rank];
     const json = () => (body.length ? JSON.parse(body.toString('utf8')) : {});
+    /** The body parsed with the route's schema, or undefined after a 400 naming the field. */
+    const parse = <S extends z.ZodType>(what: string, schema: S, value: unknown = json()): z.output<S> | undefined => {
+      const r = schema.safeParse(value);
+      if (r.success) return r.data;
+      reply(res, 400, { error: `${what}: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}` });
+      return undefined;
+    };
 
     switch (route) {
       case 'POST /agent/register': {
-        const { ip } = json() as { ip?: unknown };
-        if (typeof ip !== 'string' || ip === '') return reply(res, 400, { error: 'register: ip must be a non-empty string' });
+        const request = parse('register', RegisterRequest);
+        if (!request) return;
+        const ip = request.ip;
+        if (ip === undefined || ip === '') return reply(res, 400, { error: 'register: ip must be a non-empty string' });
         node.registerCalls++;
         node.ip = ip;
         const registerReply = this.registerReply(rank);
@@ -246,10 +265,9 @@ export class AgentApiDouble {
         return reply(res, 200, registerReply);
       }
       case 'POST /agent/heartbeat': {
-        const { phase } = json() as { phase?: AgentPhase };
-        if (phase !== 'SETUP' && phase !== 'RUN' && phase !== 'WAIT') {
-          return reply(res, 400, { error: `heartbeat: phase must be SETUP, RUN or WAIT, got ${JSON.stringify(phase)}` });
-        }
+        const request = parse('heartbeat', HeartbeatRequest);
+        if (!request) return;
+        const { phase } = request;
         node.heartbeats.push({ phase, at: Date.now() });
         const cancelNow =
           this.cancelled ||
@@ -257,11 +275,12 @@ export class AgentApiDouble {
           (this.scenario.cancelAfterMs !== undefined &&
             this.readyAt !== undefined &&
             Date.now() - this.readyAt >= this.scenario.cancelAfterMs);
-        return reply(res, 200, { action: cancelNow ? 'CANCEL' : 'CONTINUE' });
+        return reply(res, 200, { action: cancelNow ? 'CANCEL' : 'CONTINUE' } satisfies HeartbeatReply);
       }
       case 'POST /agent/logs': {
-        const offset = Number(url.searchParams.get('offset'));
-        if (!Number.isInteger(offset) || offset < 0) return reply(res, 400, { error: 'logs: offset must be a non-negative integer' });
+        const query = parse('logs', LogsQuery, Object.fromEntries(url.searchParams));
+        if (!query) return;
+        const { offset } = query;
         if (body.length > this.logChunkBytes) {
           return reply(res, 413, { error: `logs: chunk of ${body.length} bytes exceeds logChunkBytes ${this.logChunkBytes}` });
         }
@@ -269,24 +288,24 @@ export class AgentApiDouble {
         const previous = node.chunks.get(offset);
         if (previous && !previous.equals(body)) node.logConflicts.push(offset);
         node.chunks.set(offset, body);
-        return reply(res, 200, { nextOffset: offset + body.length });
+        return reply(res, 200, { nextOffset: offset + body.length } satisfies LogsReply);
       }
       case 'POST /agent/exit': {
-        const { phase, exitCode } = json() as { phase?: string; exitCode?: unknown };
-        if ((phase !== 'SETUP' && phase !== 'RUN') || !Number.isInteger(exitCode)) {
-          return reply(res, 400, { error: 'exit: needs phase SETUP|RUN and an integer exitCode' });
-        }
+        const request = parse('exit', ExitRequest);
+        if (!request) return;
+        const { phase, exitCode } = request;
         node.exitCalls++;
         if (!node.exits.some((e) => e.phase === phase)) {
-          node.exits.push({ phase, exitCode: exitCode as number, at: Date.now(), logBytes: this.log(rank).length });
+          node.exits.push({ phase, exitCode, at: Date.now(), logBytes: this.log(rank).length });
         }
-        return reply(res, 200, this.exitReply(phase, exitCode as number));
+        return reply(res, 200, this.exitReply(phase, exitCode));
       }
       case 'POST /agent/interrupted': {
-        const { reason } = json() as { reason?: unknown };
-        if (typeof reason !== 'string') return reply(res, 400, { error: 'interrupted: reason must be a string' });
-        node.interrupted.push(reason);
-        return reply(res, 200, {});
+        const request = parse('interrupted', InterruptedRequest);
+        if (!request) return;
+        if (request.reason === undefined) return reply(res, 400, { error: 'interrupted: reason must be a string' });
+        node.interrupted.push(request.reason);
+        return reply(res, 200, {} satisfies InterruptedReply);
       }
       case 'GET /agent/agent.sh': {
         res.writeHead(200, { 'content-type': 'text/x-shellscript' });

@@ -1,11 +1,11 @@
 // A small simulated deployment for scheduler integration tests: the real lambdas, the real
 // job.asl.json on the local engine, the real store on (in-process) dynalite, and SimCloud instances
 // whose agents call the real API. Time is compressed so a job's life takes a fraction of a second.
-import { createHandler as apiHandler } from '../../../lambdas/api/handler.ts';
+import { createApiApp } from '../../../lambdas/api/app.ts';
 import { createHandler as workflowHandler } from '../../../lambdas/workflow/handler.ts';
 import { createHandler as eventsHandler } from '../../../lambdas/events/handler.ts';
 import { createHandler as schedulerHandler } from '../../../lambdas/scheduler/handler.ts';
-import { startSimPlane, type SimPlane } from '../../../adapters/sim/sim-plane.ts';
+import { startSimPlane, simApi, type SimPlane } from '../../../adapters/sim/sim-plane.ts';
 import type { SimCloudOptions } from '../../../adapters/sim/sim-cloud.ts';
 import type { Settings } from '../../../core/usecases/deps.ts';
 import { isTerminal } from '../../../core/job/status.ts';
@@ -26,7 +26,7 @@ export async function startWorld(o: WorldOptions = {}): Promise<SimPlane> {
     seed: o.seed ?? 1,
     scheduleEveryMs: o.scheduleEveryMs ?? 0,
     duplicateEventRate: o.duplicateEventRate,
-    handlers: { api: (d) => apiHandler(d, { callerOf: () => 'tester' }), workflow: workflowHandler, events: eventsHandler, scheduler: schedulerHandler },
+    handlers: { api: (d) => simApi(createApiApp(d, { callerOf: () => 'tester' })), workflow: workflowHandler, events: eventsHandler, scheduler: schedulerHandler },
     settings: testSettings({
       heartbeatSeconds: 1,
       heartbeatTimeoutSeconds: 20,
