@@ -42,7 +42,7 @@ function settings(): Settings {
   };
 }
 
-async function until(what: string, check: () => boolean, timeoutMs = 120_000): Promise<void> {
+async function until(what: string, check: () => boolean, timeoutMs = 240_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!check()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
@@ -89,7 +89,7 @@ describe('state transitions per job on the local engine (billed on AWS)', () => 
     expect(p.census.byStatus.SUCCEEDED).toBe(1);
     expect(launches).toHaveLength(1);
     expect(p.meter.snapshot().sfnTransitions).toBe(HAPPY_PATH);
-  });
+  }, 300_000);
 
   it(`a recovery after a spot preemption costs ${PER_RECOVERY} more`, async () => {
     const p = await start(30 * 86_400); // held until endRuns()
@@ -102,5 +102,5 @@ describe('state transitions per job on the local engine (billed on AWS)', () => 
     expect(p.census.byStatus.SUCCEEDED).toBe(1);
     expect(launches.map((l) => l.attempt)).toEqual([1, 2]);
     expect(p.meter.snapshot().sfnTransitions).toBe(HAPPY_PATH + PER_RECOVERY);
-  });
+  }, 300_000);
 });
