@@ -10,6 +10,7 @@
 // beside the figures. Not a test: it prints numbers, it does not pass or fail.
 //
 // Options: --sizes=100,1000,10000  --skip-queue  --skip-cancel  --time-scale=0.2  --cancel-jobs=10000
+//          --save=FILE (the measurements as JSON)  --report-from=FILE (print the report of a saved run)
 //          --queue-points=100,10000,100000   (time scale: real seconds per simulated second)
 //
 // How a batch runs: admission is closed while the batch is submitted (maxLaunching 0), then opened,
@@ -49,6 +50,7 @@
 import '../core/polyfills.ts';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { renderTable } from '../cli/table.ts';
 import { percentile } from './stats.ts';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -78,6 +80,8 @@ const { values: args } = parseArgs({
     'queue-points': { type: 'string', default: '100,10000,100000' },
     'skip-cancel': { type: 'boolean', default: false },
     'skip-queue': { type: 'boolean', default: false },
+    save: { type: 'string' },
+    'report-from': { type: 'string' },
   },
 });
 /** A positive number from a flag, or an error naming the flag. */
@@ -572,7 +576,10 @@ async function main(): Promise<void> {
     const queue = args['skip-queue'] ? [] : await measureQueue(dyn, template);
     const load1 = os.loadavg();
     clearInterval(sampler);
-    report(batches, units, queue, cancel, { seconds: (Date.now() - started) / 1000, load0, load1, dynCpu: await dyn.cpuSeconds() });
+    const run = { seconds: (Date.now() - started) / 1000, load0, load1, dynCpu: await dyn.cpuSeconds() };
+    // The measurements, so that the report can be printed again without re-running (--report-from).
+    if (args.save) writeFileSync(args.save, JSON.stringify({ calibration: CALIBRATION, batches, units, queue, cancel, run, maxRss, maxChildRss }));
+    report(batches, units, queue, cancel, run);
   } finally {
     clearInterval(sampler);
     await dyn.close();
@@ -678,4 +685,10 @@ function report(batches: BatchResult[], units: UnitCosts, queue: QueuePoint[], c
   process.stdout.write(out.join('\n') + '\n');
 }
 
-await main();
+if (args['report-from']) {
+  const saved = JSON.parse(readFileSync(args['report-from'], 'utf8'));
+  CALIBRATION = saved.calibration;
+  maxRss = saved.maxRss;
+  maxChildRss = saved.maxChildRss;
+  report(saved.batches, saved.units, saved.queue, saved.cancel, saved.run);
+} else await main();

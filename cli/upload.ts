@@ -1,6 +1,5 @@
 // Packs a task's workdir and local file mounts (gzipped tar, with the `tar` library) and uploads them
 // through presigned URLs under one prefix the job record points at. Layout: agent/PROTOCOL.md.
-import { create } from 'tar';
 import { cpSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import type { JobSpec } from '../core/spec/types.ts';
@@ -14,6 +13,7 @@ export interface PackedFile {
 
 async function tarGz(cwd: string, entries: string[]): Promise<Uint8Array> {
   const chunks: Buffer[] = [];
+  const { create } = await import('tar'); // loaded only by a launch with files: every other command starts faster
   const stream = create({ gzip: true, cwd, portable: true, follow: false }, entries);
   for await (const c of stream as AsyncIterable<Buffer>) chunks.push(c);
   return Buffer.concat(chunks);

@@ -1,7 +1,7 @@
 // The ports of the hexagon: core/ and the use cases depend on these; adapters/ implement them.
 // Names are the domain's (JobStore), implementations are the technology's (DynamoJobStore).
 
-import type { JobRecord, AttemptRecord, JobEvent, SlotState } from './job/records.ts';
+import type { JobRecord, AttemptRecord, JobEvent, SlotState, CancelRequest } from './job/records.ts';
 import type { JobStatus } from './job/status.ts';
 import type { Candidate } from './optimizer/types.ts';
 
@@ -70,6 +70,11 @@ export interface JobStore {
   appendEvents(events: JobEvent[]): Promise<void>;
   /** Oldest first. */
   listEvents(jobId: number): Promise<JobEvent[]>;
+
+  /** Bulk cancels (core/usecases/cancel.ts): few items, one partition, oldest first. */
+  putCancelRequest(request: CancelRequest): Promise<void>;
+  listCancelRequests(): Promise<CancelRequest[]>;
+  deleteCancelRequest(request: CancelRequest): Promise<void>;
 
   /** Idempotency keys (S3 object sequencer, event ids): true the first time a key is claimed. */
   claimOnce(key: string, value: string, ttlSeconds?: number): Promise<{ claimed: boolean; value: string }>;

@@ -16,6 +16,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
   BatchWriteCommand,
+  DeleteCommand,
   DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
@@ -25,7 +26,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { randomBytes } from 'node:crypto';
 import type { Clock, JobPage, JobQuery, JobStore } from '../../core/ports.ts';
-import type { AttemptRecord, JobEvent, JobRecord, NodeRecord, SlotState } from '../../core/job/records.ts';
+import type { AttemptRecord, CancelRequest, JobEvent, JobRecord, NodeRecord, SlotState } from '../../core/job/records.ts';
 import { isTerminal, TASK_STATUSES } from '../../core/job/status.ts';
 import { ConflictError, TransientError, ValidationError } from '../../core/errors.ts';
 import { ATTR, INDEX } from './table-design.ts';
@@ -304,6 +305,22 @@ export class DynamoJobStore implements JobStore {
   async listEvents(jobId: number): Promise<JobEvent[]> {
     const items = await this.queryPartition(jobKey(jobId)[ATTR.pk], 'EVT#');
     return items.map((item) => JSON.parse(String(item[ATTR.data])) as JobEvent);
+  }
+
+  // ---- bulk cancels ---------------------------------------------------------------------------
+  // One partition (CANCEL), sort key REQ#<at, 15 digits>#<id>: a bulk cancel is rare, and every
+  // submission, launch and admission pass reads the whole partition (a Query of a few small items).
+
+  async putCancelRequest(request: CancelRequest): Promise<void> {
+    await this.doc.send(new PutCommand({ TableName: this.table, Item: { ...cancelKey(request), [ATTR.kind]: 'CANCEL', [ATTR.data]: JSON.stringify(request) } }));
+  }
+
+  async listCancelRequests(): Promise<CancelRequest[]> {
+    return (await this.queryPartition('CANCEL', 'REQ#')).map((item) => JSON.parse(String(item[ATTR.data])) as CancelRequest);
+  }
+
+  async deleteCancelRequest(request: CancelRequest): Promise<void> {
+    await this.doc.send(new DeleteCommand({ TableName: this.table, Key: cancelKey(request) }));
   }
 
   // ---- idempotency ----------------------------------------------------------------------------
@@ -744,4 +761,8 @@ function isConditionFailure(err: unknown): boolean {
 
 function backoff(round: number): Promise<void> {
   return new Promise((r) => setTimeout(r, Math.min(1000, 25 * 2 ** round)));
+}
+
+function cancelKey(r: CancelRequest): Record<string, string> {
+  return { [ATTR.pk]: 'CANCEL', [ATTR.sk]: `REQ#${String(r.at).padStart(15, '0')}#${r.id}` };
 }

@@ -42,6 +42,9 @@ export interface SimCloudOptions {
   runSeconds: (jobId: number, rng: Rng) => number;
   /** Live instances each region holds at most (undefined = unlimited). */
   capacityPerRegion?: (region: string) => number | undefined;
+  /** Observers (benchmarks): an interruption warning sent; a launch call accepted (after the capacity check). */
+  onWarning?: (w: { instanceId: string; jobId: number; attempt: number; at: number }) => void;
+  onLaunchCall?: (l: { jobId: number; attempt: number; region: string; at: number }) => void;
   /** Spot preemption hazard per instance-hour (simulated); 0 = never. On-demand is never preempted. */
   preemptionsPerHour: number;
   /** Simulated seconds between the interruption warning and the termination (EC2: 120). */
@@ -184,6 +187,7 @@ export class SimCloud implements ComputeProvider {
       throw new CapacityError(`InsufficientInstanceCapacity: region ${c.region} is full (${live}/${capacity} instances)`, 'region', { cloud: this.cloud, region: c.region }, 'InsufficientInstanceCapacity');
     }
     const zone = c.zones[0] ?? `${c.region}a`;
+    this.o.onLaunchCall?.({ jobId: req.jobId, attempt: req.attempt, region: c.region, at: Date.now() });
     for (const node of missing) {
       const serial = this.nextSerial++;
       const inst: SimInstance = {
@@ -268,6 +272,21 @@ export class SimCloud implements ComputeProvider {
     return n;
   }
 
+  /**
+   * A region-wide reclaim: every running spot instance in `region` gets its interruption warning at a
+   * random moment within `withinMs` real milliseconds, then terminates after the notice, as EC2 does.
+   * Happens even after stopPreemptions() (it is the event under test). Returns the instances warned.
+   */
+  reclaimRegion(region: string, withinMs: number): { instanceId: string; jobId: number; attempt: number }[] {
+    const warned: { instanceId: string; jobId: number; attempt: number }[] = [];
+    for (const inst of this.byId.values()) {
+      if (!inst.spot || inst.region !== region || inst.state !== 'running') continue;
+      warned.push({ instanceId: inst.instanceId, jobId: inst.jobId, attempt: inst.attempt });
+      this.afterReal(inst, this.o.rng() * withinMs, () => this.preempt(inst, true));
+    }
+    return warned;
+  }
+
   /** The spot market calms down: no preemption from now on (those already warned still end). */
   stopPreemptions(): void {
     this.preemptionsStopped = true;
@@ -338,9 +357,10 @@ export class SimCloud implements ComputeProvider {
     void this.runAgent(inst);
   }
 
-  private async preempt(inst: SimInstance): Promise<void> {
-    if (inst.state !== 'running' || this.preemptionsStopped) return;
+  private async preempt(inst: SimInstance, reclaim = false): Promise<void> {
+    if (inst.state !== 'running' || (this.preemptionsStopped && !reclaim)) return;
     this.stats.preempted += 1;
+    this.o.onWarning?.({ instanceId: inst.instanceId, jobId: inst.jobId, attempt: inst.attempt, at: Date.now() });
     await this.emit({
       source: 'aws.ec2',
       'detail-type': 'EC2 Spot Instance Interruption Warning',

@@ -37,7 +37,8 @@ export async function runCancel(opts: CancelOptions, io: CliIo, client?: Client)
     if (r.cancelled.length) io.stdout(`Cancelling managed job(s): ${r.cancelled.join(', ')}.\n`);
     if (r.alreadyFinished.length) io.stdout(`Already finished: ${r.alreadyFinished.join(', ')}.\n`);
     if (r.notFound.length) io.stderr(`Not found: ${r.notFound.join(', ')}.\n`);
-    if (!r.cancelled.length && !r.alreadyFinished.length && !r.notFound.length) io.stdout('No managed jobs to cancel.\n');
+    if (r.request?.background) io.stdout(`The rest of ${what} are being cancelled in the background; none of them will launch.\n`);
+    else if (!r.cancelled.length && !r.alreadyFinished.length && !r.notFound.length) io.stdout('No managed jobs to cancel.\n');
     return r.notFound.length ? EXIT_CODES.NOT_FOUND : EXIT.OK;
   } catch (err) {
     return reportError(io, err);

@@ -100,6 +100,8 @@ export const CancelReply = z.object({
   cancelled: z.array(z.number().int()),
   alreadyFinished: z.array(z.number().int()),
   notFound: z.array(z.number().int()),
+  /** A bulk cancel (a selector): its record, and whether covered jobs remain for the background sweep. */
+  request: z.object({ id: z.string(), at: z.number(), background: z.boolean() }).optional(),
 });
 export type CancelResult = z.infer<typeof CancelReply>;
 

@@ -5,7 +5,7 @@
 // UTC (years and months are calendar months, not fixed lengths); calendarDiff below reproduces
 // pendulum's `precise_diff` for UTC instants.
 
-import type { JobRecord, TaskState } from './records.ts';
+import type { AttemptOutcome, JobRecord, TaskState } from './records.ts';
 import type { TaskSpec } from '../spec/types.ts';
 import { isFailure, isTerminal, type TaskStatus } from './status.ts';
 
@@ -283,4 +283,20 @@ export function exitCodeFor(status: TaskStatus | undefined): number {
   if (isFailure(status)) return EXIT_CODES.FAILED;
   if (!isTerminal(status)) return EXIT_CODES.NOT_FINISHED;
   throw new Error(`exitCodeFor: terminal status ${status} has no exit code`);
+}
+
+/** One attempt's outcome in words (the controller log). */
+export function describeOutcome(o: AttemptOutcome): string {
+  switch (o.kind) {
+    case 'SUCCEEDED':
+      return 'succeeded';
+    case 'SETUP_FAILED':
+      return `setup failed, exit codes [${o.exitCodes.map((c) => c ?? '-').join(', ')}]`;
+    case 'RUN_FAILED':
+      return `run failed, exit codes [${o.exitCodes.map((c) => c ?? '-').join(', ')}]`;
+    case 'LOST':
+      return `lost: ${o.reason}`;
+    case 'CANCELLED':
+      return 'cancelled';
+  }
 }

@@ -6,6 +6,7 @@
 import type { JobSpec } from '../spec/types.ts';
 import type { Candidate, BlockedScope } from '../optimizer/types.ts';
 import type { TaskStatus, JobStatus } from './status.ts';
+import type { Cursor } from '../workflow/cursor.ts';
 
 /**
  * Scheduler view of the job's current task. WAITING: wants a launch slot (first launch or recovery).
@@ -23,6 +24,11 @@ export interface WaitToken {
   /** Attempt the wait belongs to (0 for SLOT before the first launch); fences stale completions. */
   attempt: number;
   since: number;
+  /**
+   * The workflow state a completer sends with the token (core/workflow/cursor.ts): the parker knows
+   * the execution's cycle, a completer does not. Absent on waits stored before it existed.
+   */
+  resume?: Cursor;
 }
 
 export interface TaskState {
@@ -147,4 +153,25 @@ export interface JobEvent {
   to?: TaskStatus;
   reason: string;
   attempt?: number;
+}
+
+/** Which jobs a bulk cancel covers: every field given must match (none = every user's jobs). */
+export interface CancelSelector {
+  user?: string;
+  name?: string;
+  pool?: string;
+}
+
+/**
+ * A bulk cancel (`jobs cancel -a/-u/-n/-p`), recorded before it is answered. It covers every
+ * unfinished job its selector matches that was submitted at or before `at`; admission, the launch
+ * step and submission honour it at once, and the scheduler's sweep cancels the jobs behind it.
+ */
+export interface CancelRequest {
+  id: string;
+  selector: CancelSelector;
+  by: string;
+  at: number;
+  /** When a sweep found no covered job left; kept a while after for submissions still in flight. */
+  doneAt?: number;
 }

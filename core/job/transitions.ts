@@ -218,3 +218,27 @@ export function requestCancel(job: JobRecord, by: string, now: number, reason = 
   }
   return { job: current, events };
 }
+
+/**
+ * A cancel with nothing live (no attempt whose instances may exist): every unfinished task →
+ * CANCELLED (through CANCELLING when it had started), and the job gives up its slot and wait. Null
+ * when no cancel is recorded or nothing is left to cancel.
+ */
+export function cancelIdle(job: JobRecord, now: number): MultiTransitionResult | null {
+  if (!job.cancelRequested) return null;
+  const events: JobEvent[] = [];
+  let j = job;
+  for (const t of job.tasks) {
+    if (isTerminal(t.status)) continue;
+    if (t.status !== 'PENDING' && t.status !== 'CANCELLING') {
+      const r = transitionTask(j, t.index, 'CANCELLING', 'cancel requested', now);
+      j = r.job;
+      events.push(r.event);
+    }
+    const r = transitionTask(j, t.index, 'CANCELLED', 'cancelled by user', now);
+    j = r.job;
+    events.push(r.event);
+  }
+  if (!events.length) return null;
+  return { job: { ...j, slot: 'NONE', slotSince: now, wait: undefined }, events };
+}

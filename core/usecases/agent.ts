@@ -9,7 +9,7 @@ import { ConflictError, NotFoundError } from '../errors.ts';
 import type { AgentClaim } from './agent-token.ts';
 import type { Deps } from './deps.ts';
 import { mutateJob } from './mutate.ts';
-import { recordOutcome, signalWait, markLost } from './workflow-steps.ts';
+import { recordOutcome, signalWait, markLost } from './completers.ts';
 import { taskEnvironment } from './task-env.ts';
 import { planNodeMounts } from '../spec/node-mounts.ts';
 // The reply shapes are the agent protocol's (agent/PROTOCOL.md); type-only, no runtime dependency.
@@ -96,7 +96,7 @@ export async function register(deps: Deps, c: AgentClaim, body: { ip?: string })
       const r = transitionTask(j, c.task, 'RUNNING', `attempt ${c.attempt}: ${a.nodes.length} node(s) up`, deps.clock.now());
       return { job: { ...r.job, slot: 'RUNNING', slotSince: deps.clock.now() }, events: [r.event] };
     });
-    await signalWait(deps, job, ['NODES'], c.attempt, { registered: true });
+    await signalWait(deps, job, ['NODES'], c.attempt);
     await deps.wakeScheduler(); // a launch slot became free
   }
   if (a.outcome) throw new AttemptGoneError(`attempt ${c.job}/${c.task}/${c.attempt} has ended`);
@@ -196,7 +196,7 @@ export async function reportExit(deps: Deps, c: AgentClaim, body: { phase: 'SETU
     const recorded = await recordOutcome(deps, c.job, c.task, c.attempt, outcome);
     if (recorded) {
       const job = await deps.store.getJob(c.job);
-      if (job) await signalWait(deps, job, ['RUN', 'NODES'], c.attempt, { outcome: outcome.kind });
+      if (job) await signalWait(deps, job, ['RUN', 'NODES'], c.attempt);
     }
     return { action: 'STOP' };
   }

@@ -6,7 +6,7 @@
 
 import type { Deps } from './deps.ts';
 import type { DescribedInstance } from '../ports.ts';
-import { markLost } from './workflow-steps.ts';
+import { markLost } from './completers.ts';
 import { ConflictError } from '../errors.ts';
 
 export interface InstanceRef {

@@ -13,8 +13,8 @@
 //  - attempt-ended: the current attempt is ENDED (torn down) yet an instance is still up.
 //
 // Why this can never kill a live attempt, including one being launched right now: launch() writes
-// the task's new attempt number to the job BEFORE calling the provider (core/usecases/workflow-steps
-// .ts), and the janitor describes the instances FIRST and reads the jobs AFTER. So any instance the
+// the task's new attempt number to the job BEFORE calling the provider (core/usecases/workflow/
+// launch.ts), and the janitor describes the instances FIRST and reads the jobs AFTER. So any instance the
 // describe saw was launched under an attempt number already stored, and the job read afterwards
 // shows that number or a later one: `attempt !== current` means the attempt really is past.
 // Attempt numbers never go back.

@@ -32,7 +32,8 @@ import { NotFoundError, TokenGoneError } from '../errors.ts';
 import type { Deps } from './deps.ts';
 import { mutateJob } from './mutate.ts';
 import { sweepOrphans, type JanitorReport } from './janitor.ts';
-import { controllerFailed, finalize } from './workflow-steps.ts';
+import { failController, finalize } from './end-job.ts';
+import { honourCancelRequests, sweepCancelRequests } from './cancel.ts';
 
 /** At most this many grants per tick: bounded work per invocation (the next tick continues). */
 export const MAX_GRANTS_PER_TICK = 1000;
@@ -69,6 +70,8 @@ export interface TickResult {
   revoked: number[];
   /** LAUNCHING jobs whose workflow was presumed lost (case c above), now FAILED_CONTROLLER. */
   reclaimed: number[];
+  /** Jobs cancelled by this tick's pass over recorded bulk cancels. */
+  cancelled?: number;
   janitor?: JanitorReport;
   /** True when the tick was skipped (see TickOptions.wokenAt): nothing was read or granted. */
   skipped?: boolean;
@@ -117,6 +120,11 @@ async function tick(deps: Deps, st: SchedulerState, options: TickOptions): Promi
     reclaimed = await reclaimStalledSlots(deps, st); // before counting: a reclaimed slot is free now
   }
   const result = await admit(deps, st, now, reclaimed);
+  // Recorded bulk cancels, a bounded pass (admission already skips what they cover); another tick
+  // follows at once while work remains.
+  const cancels = await sweepCancelRequests(deps);
+  if (cancels.cancelled) result.cancelled = cancels.cancelled;
+  if (cancels.more) await deps.wakeScheduler();
   // The janitor last: a long sweep (thousands of instances) must not delay this tick's grants.
   if (sweep) result.janitor = await sweepOrphans(deps);
   return result;
@@ -142,8 +150,10 @@ async function admit(deps: Deps, st: SchedulerState, now: number, reclaimed: num
   // The slot index lists WAITING jobs in admission order; planAdmission re-sorts (a total order)
   // and caps at the room, so the first `room` in priority-then-age order are granted, never others.
   const page = await deps.store.listJobsBySlot('WAITING', room);
+  // A job a recorded bulk cancel covers is cancelled, never granted (it may not have been swept yet).
+  const covered = await honourCancelRequests(deps, page.jobs);
   const plan = planAdmission({
-    waiting: page.jobs.map((j) => ({ jobId: j.jobId, priority: j.priority, since: j.slotSince })),
+    waiting: page.jobs.filter((j) => !covered.has(j.jobId)).map((j) => ({ jobId: j.jobId, priority: j.priority, since: j.slotSince })),
     launching,
     running,
     maxLaunching,
@@ -190,7 +200,7 @@ async function grant(deps: Deps, jobId: number): Promise<'granted' | 'revoked' |
     return 'skipped';
   }
   try {
-    await deps.workflows.sendTaskSuccess(job.wait!.token, { granted: true });
+    await deps.workflows.sendTaskSuccess(job.wait!.token, job.wait!.resume ?? {});
     return 'granted';
   } catch (err) {
     await revoke(deps, job, err);
@@ -250,7 +260,7 @@ async function reclaimStalledSlots(deps: Deps, st: SchedulerState): Promise<numb
       try {
         const fresh = await deps.store.getJob(job.jobId);
         if (!fresh || fresh.version !== job.version) continue; // it moved after all
-        await controllerFailed(deps, { jobId: job.jobId, cycle: 0, error: { Error: 'LaunchStalled', Cause: reason } });
+        await failController(deps, job.jobId, { Error: 'LaunchStalled', Cause: reason });
         reclaimed.push(job.jobId);
         st.seen.delete(job.jobId);
       } catch (err) {
@@ -302,15 +312,10 @@ export async function onWorkflowExecutionEnded(deps: Deps, e: ExecutionEnded): P
   if (!job) return { handled: false, why: `job ${jobId} not found` };
   if (isTerminal(job.status)) {
     if (job.finalizedAt) return { handled: false, why: `job ${jobId} is already ${job.status}` };
-    await finalize(deps, { jobId, cycle: 0, execution: e.name });
+    await finalize(deps, jobId);
     return { handled: true, jobId, action: 'finalized' };
   }
-  await controllerFailed(deps, {
-    jobId,
-    cycle: 0,
-    execution: e.name,
-    error: { Error: `workflow execution ${e.name} ${e.status}${e.error ? ` (${e.error})` : ''}`, Cause: e.cause },
-  });
+  await failController(deps, jobId, { Error: `workflow execution ${e.name} ${e.status}${e.error ? ` (${e.error})` : ''}`, Cause: e.cause });
   await deps.wakeScheduler();
   return { handled: true, jobId, action: 'failed' };
 }

@@ -16,6 +16,7 @@ import { candidatesFor, explainEmpty } from '../optimizer/index.ts';
 import { SpecError, ValidationError } from '../errors.ts';
 import { unplaceableMounts } from '../spec/node-mounts.ts';
 import type { Deps } from './deps.ts';
+import { honourCancelRequests } from './cancel.ts';
 import { publishStatusChanges } from './integration-events.ts';
 import { bindUpload } from './uploads.ts';
 
@@ -109,18 +110,23 @@ export function executionName(jobId: number): string {
 }
 
 export async function submitJobs(deps: Deps, req: SubmitRequest): Promise<SubmitResult> {
+  // The time the submission was received: a bulk cancel recorded after it covers this job.
+  const now = deps.clock.now();
   const spec = validateSubmission(deps, req);
   const numJobs = req.numJobs ?? 1;
   if (req.jobIds && req.jobIds.length !== numJobs) throw new ValidationError(`jobIds has ${req.jobIds.length} IDs for ${numJobs} job(s)`);
   const ids = req.jobIds ?? (await deps.store.allocateJobIds(numJobs));
   if (req.filesPrefix !== undefined) await bindUpload(deps, req.user, req.filesPrefix, ids[0]!);
-  const now = deps.clock.now();
+  const stored: JobRecord[] = [];
   for (const [rank, jobId] of ids.entries()) {
     const { job, events } = newJob(spec, jobId, req, now, rank, numJobs);
-    await deps.store.putJob({ ...job, executionName: executionName(jobId) }, null);
+    stored.push(await deps.store.putJob({ ...job, executionName: executionName(jobId) }, null));
     await deps.store.appendEvents(events);
-    await deps.workflows.startExecution(executionName(jobId), { jobId, cycle: 0 });
   }
+  // Written first, checked after: a bulk cancel recorded meanwhile either lists these jobs or is seen
+  // here (SkyPilot's `cancel -a` misses a job whose submission is in flight). Its workflow finalizes it.
+  await honourCancelRequests(deps, stored);
+  for (const jobId of ids) await deps.workflows.startExecution(executionName(jobId), { jobId, cycle: 0 });
   return { jobIds: ids };
 }
 

@@ -10,7 +10,7 @@ import type { z } from 'zod';
 import type { Deps } from '../../core/usecases/deps.ts';
 import { submitJobs } from '../../core/usecases/submit.ts';
 import { queue, getJob, controllerLog, jobLogs } from '../../core/usecases/read.ts';
-import { cancelJobs, activeJobIds } from '../../core/usecases/cancel.ts';
+import { cancelJobs, requestCancel } from '../../core/usecases/cancel.ts';
 import { issueUpload } from '../../core/usecases/uploads.ts';
 import { register, heartbeat, shipLogs, reportExit, reportInterrupted, AttemptGoneError } from '../../core/usecases/agent.ts';
 import type { AgentClaim } from '../../core/usecases/agent-token.ts';
@@ -129,8 +129,9 @@ export function createApiApp(deps: Deps, opts: ApiOptions): Hono {
     }),
   );
   route('cancelJobs', async ({ body: b, caller }) => {
-    const ids = b.jobIds ?? (await activeJobIds(deps, b.name !== undefined ? { name: b.name } : b.pool !== undefined ? { pool: b.pool } : { user: b.allUsers === true ? undefined : caller }));
-    return cancelJobs(deps, ids, caller);
+    if (b.jobIds) return cancelJobs(deps, b.jobIds, caller);
+    // A selector: recorded, then answered; the jobs are cancelled behind it (core/usecases/cancel.ts).
+    return requestCancel(deps, b.name !== undefined ? { name: b.name } : b.pool !== undefined ? { pool: b.pool } : b.allUsers === true ? {} : { user: caller }, caller);
   });
   route('getJob', async ({ params }) => getJob(deps, params.jobId));
   route('jobEvents', async ({ params }) => controllerLog(deps, params.jobId));

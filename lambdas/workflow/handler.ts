@@ -3,47 +3,38 @@
 // Catch (States.ALL → ControllerFailed) match them.
 
 import type { Deps } from '../../core/usecases/deps.ts';
-import * as steps from '../../core/usecases/workflow-steps.ts';
+import { enterWait, continueAsNew } from '../../core/usecases/workflow/settle.ts';
+import { failController } from '../../core/usecases/end-job.ts';
 import { ValidationError } from '../../core/errors.ts';
 import { awsDeps, lazyHandler } from '../aws-deps.ts';
 
-export interface WorkflowPayload {
-  action: 'advance' | 'park' | 'launch' | 'teardown' | 'finalize' | 'lost' | 'continueAsNew' | 'controllerFailed';
-  jobId: number;
-  cycle: number;
-  execution?: string;
-  kind?: 'SLOT' | 'NODES' | 'RUN';
-  attempt?: number;
-  taskToken?: string;
-  reason?: string;
-  error?: { Error?: string; Cause?: string };
-}
+export type WorkflowPayload =
+  | { action: 'wait'; kind: 'SLOT' | 'NODES' | 'RUN'; taskToken: string; execution?: string; state: { jobId: number; cycle: number; lost?: { Error?: string; Cause?: string } } }
+  | { action: 'continueAsNew'; jobId: number; cycle: number; execution?: string }
+  | { action: 'controllerFailed'; jobId: number; cycle: number; execution?: string; error?: { Error?: string; Cause?: string } };
+
+const KINDS = new Set(['SLOT', 'NODES', 'RUN']);
 
 export function createHandler(deps: Deps) {
   return async function handler(p: WorkflowPayload): Promise<unknown> {
-    if (!p || !Number.isInteger(p.jobId) || !Number.isInteger(p.cycle)) throw new ValidationError('workflow step needs integer jobId and cycle');
-    const input = { jobId: p.jobId, cycle: p.cycle, execution: p.execution };
-    switch (p.action) {
-      case 'advance':
-        return steps.advance(deps, input);
-      case 'park':
-        if (!p.kind || !p.taskToken) throw new ValidationError('park needs kind and taskToken');
-        await steps.park(deps, { ...input, kind: p.kind, attempt: p.attempt ?? 0, taskToken: p.taskToken });
+    switch (p?.action) {
+      case 'wait': {
+        const s = p.state;
+        if (!s || !Number.isInteger(s.jobId) || !Number.isInteger(s.cycle)) throw new ValidationError('wait: state needs integer jobId and cycle');
+        if (!KINDS.has(p.kind) || typeof p.taskToken !== 'string' || !p.taskToken) throw new ValidationError('wait: needs kind SLOT|NODES|RUN and a taskToken');
+        await enterWait(deps, p);
         return {};
-      case 'launch':
-        return steps.launch(deps, input);
-      case 'teardown':
-        return steps.teardown(deps, { ...input, attempt: p.attempt ?? 0 });
-      case 'finalize':
-        return steps.finalize(deps, input);
-      case 'lost':
-        return steps.lost(deps, { ...input, attempt: p.attempt ?? 0, reason: p.reason ?? 'node lost' });
+      }
       case 'continueAsNew':
-        return steps.continueAsNew(deps, input);
+        if (!Number.isInteger(p.jobId)) throw new ValidationError('continueAsNew needs an integer jobId');
+        await continueAsNew(deps, p);
+        return {};
       case 'controllerFailed':
-        return steps.controllerFailed(deps, { ...input, error: p.error });
+        if (!Number.isInteger(p.jobId)) throw new ValidationError('controllerFailed needs an integer jobId');
+        await failController(deps, p.jobId, p.error);
+        return {};
       default:
-        throw new ValidationError(`unknown workflow action '${(p as { action?: string }).action}'`);
+        throw new ValidationError(`unknown workflow action '${(p as { action?: string } | undefined)?.action}'`);
     }
   };
 }

@@ -10,8 +10,10 @@ const definition = JSON.parse(substituteDefinition(text, { WorkflowFunction: 'ar
 type State = Record<string, any>;
 const states = definition.States as Record<string, State>;
 
-// The values `advance` may return as `next` (core/usecases/workflow-steps.ts, type Next).
-const NEXT = ['PARK_SLOT', 'LAUNCH', 'AWAIT_NODES', 'AWAIT_RUN', 'PAUSE', 'TEARDOWN', 'FINALIZE', 'CONTINUE_AS_NEW', 'DONE'];
+import { NEXT_VALUES } from '../../core/workflow/cursor.ts';
+
+// The values a settle may name as `next` (core/workflow/cursor.ts, type Next).
+const NEXT = [...NEXT_VALUES];
 
 describe('job.asl.json', () => {
   it('is valid Amazon States Language (asl-validator)', () => {
@@ -46,18 +48,29 @@ describe('job.asl.json', () => {
     }
   });
 
-  it('waits use task tokens with heartbeats from the cursor, and lose the attempt on a heartbeat timeout', () => {
-    for (const [name, hbPath, onTimeout] of [
-      ['AwaitNodes', '$.registerTimeoutSeconds', 'NodesNeverReported'],
-      ['AwaitRun', '$.heartbeatTimeoutSeconds', 'HeartbeatLost'],
+  it('waits use task tokens with heartbeats from the cursor; a heartbeat timeout settles in WaitForLaunchSlot with $.lost set', () => {
+    for (const [name, hbPath] of [
+      ['AwaitNodes', '$.registerTimeoutSeconds'],
+      ['AwaitRun', '$.heartbeatTimeoutSeconds'],
     ]) {
       const s = states[name];
       expect(s.Resource).toBe('arn:aws:states:::lambda:invoke.waitForTaskToken');
       expect(s.Parameters.Payload['taskToken.$']).toBe('$$.Task.Token');
       expect(s.HeartbeatSecondsPath).toBe(hbPath);
-      expect(s.Catch[0]).toMatchObject({ ErrorEquals: ['States.HeartbeatTimeout'], Next: onTimeout });
+      expect(s.Catch[0]).toMatchObject({ ErrorEquals: ['States.HeartbeatTimeout'], ResultPath: '$.lost', Next: 'WaitForLaunchSlot' });
     }
     expect(states.WaitForLaunchSlot.Resource).toBe('arn:aws:states:::lambda:invoke.waitForTaskToken');
+  });
+
+  it('the waits form the ring WaitForLaunchSlot → Route → AwaitNodes → AwaitRun → WaitForLaunchSlot, each settling with its whole state', () => {
+    expect(definition.StartAt).toBe('WaitForLaunchSlot');
+    expect(states.WaitForLaunchSlot.Next).toBe('Route');
+    expect(states.AwaitNodes.Next).toBe('AwaitRun');
+    expect(states.AwaitRun.Next).toBe('WaitForLaunchSlot');
+    expect(states.Pause.Next).toBe('WaitForLaunchSlot');
+    for (const [name, kind] of [['WaitForLaunchSlot', 'SLOT'], ['AwaitNodes', 'NODES'], ['AwaitRun', 'RUN']]) {
+      expect(states[name].Parameters.Payload, name).toMatchObject({ action: 'wait', kind, 'state.$': '$' });
+    }
   });
 
   it('is rewritten for the local engine without losing the token or the heartbeat', () => {

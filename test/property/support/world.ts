@@ -2,8 +2,8 @@
 // handlers (core/usecases, lambdas/workflow, lambdas/events) run against the REAL store
 // (DynamoJobStore on dynalite); only the ports at the edge are fakes (support/fakes.ts). The world
 // also plays the parts that are not our code:
-//  - the workflow engine: `Driver` interprets statemachines/job.asl.json's routing (Advance → Route →
-//    park/launch/teardown/...; a heartbeat timeout of AwaitNodes/AwaitRun → `lost`), one Task at a time;
+//  - the workflow engine: `Driver` interprets statemachines/job.asl.json (its states' Next, Route's
+//    choices, Pause, a heartbeat timeout's Catch), one state at a time;
 //  - the node agents: one `SimAgent` per instance, calling the agent use cases as agent.sh would;
 //  - the cloud's event delivery: an inbox of EC2-shaped events, delivered late, twice, reordered or never.
 // Every action runs to completion before the next starts, so a run is reproducible from its choices.
@@ -22,7 +22,7 @@ import { cancelJobs } from '../../../core/usecases/cancel.ts';
 import * as agent from '../../../core/usecases/agent.ts';
 import { createHandler as createWorkflowHandler, type WorkflowPayload } from '../../../lambdas/workflow/handler.ts';
 import { createHandler as createEventsHandler } from '../../../lambdas/events/handler.ts';
-import type { Cursor } from '../../../core/usecases/workflow-steps.ts';
+import { readFileSync } from 'node:fs';
 import type { AttemptRecord, JobRecord } from '../../../core/job/records.ts';
 import type { BusEvent } from '../../../core/ports.ts';
 import { FakeCloud, MemoryObjects, RecordingBus, TokenWorkflows, type FakeInstance } from './fakes.ts';
@@ -177,23 +177,29 @@ export class Truth {
 }
 
 type DriverState =
-  | { at: 'ADVANCE'; cycle: number }
-  | { at: 'ROUTE'; cursor: Cursor }
-  | { at: 'PARKED'; kind: 'SLOT' | 'NODES' | 'RUN'; token: string; cursor: Cursor }
+  | { at: 'STATE'; name: string; input: Record<string, unknown> }
+  | { at: 'PARKED'; name: string; kind: 'SLOT' | 'NODES' | 'RUN'; token: string; attempt: number; input: Record<string, unknown> }
   | { at: 'DONE' };
 
-/** Plays Step Functions for one job: the routing of job.asl.json, one Task per step. */
+type AslState = Record<string, any>;
+const ASL = JSON.parse(readFileSync(new URL('../../../statemachines/job.asl.json', import.meta.url), 'utf8')) as { StartAt: string; States: Record<string, AslState> };
+
+/**
+ * Plays Step Functions for one job: interprets statemachines/job.asl.json (its Next, Choice, Wait,
+ * Catch of States.HeartbeatTimeout and Succeed), one state at a time, calling the real workflow handler.
+ */
 export class Driver {
-  state: DriverState = { at: 'ADVANCE', cycle: 0 };
+  state: DriverState = { at: 'DONE' };
   execution = '';
   /** Steps retried after a ConflictError/TransientError (the ASL's Retry). */
   retries = 0;
+  /** Names of the states entered, in order (each is a billed state transition on AWS). */
   readonly visited: string[] = [];
   constructor(readonly world: World) {}
 
   start(execution: string): void {
     this.execution = execution;
-    this.state = { at: 'ADVANCE', cycle: 0 };
+    this.state = { at: 'STATE', name: ASL.StartAt, input: { jobId: this.world.jobId, cycle: 0 } };
   }
 
   /** Whether the next step can run now (a parked wait needs its token completed or timed out). */
@@ -206,83 +212,84 @@ export class Driver {
 
   get parkedOn(): { kind: 'SLOT' | 'NODES' | 'RUN'; token: string; attempt: number } | undefined {
     const s = this.state;
-    return s.at === 'PARKED' && this.world.workflows.state(s.token) === 'WAITING' ? { kind: s.kind, token: s.token, attempt: s.cursor.attempt } : undefined;
+    return s.at === 'PARKED' && this.world.workflows.state(s.token) === 'WAITING' ? { kind: s.kind, token: s.token, attempt: s.attempt } : undefined;
   }
 
-  private call(p: Omit<WorkflowPayload, 'jobId' | 'execution'>): Promise<unknown> {
-    return this.world.workflowHandler({ ...p, jobId: this.world.jobId, execution: this.execution } as WorkflowPayload);
+  private call(p: Record<string, unknown>): Promise<unknown> {
+    return this.world.workflowHandler({ ...p, execution: this.execution } as WorkflowPayload);
   }
 
   async step(): Promise<void> {
+    const before = this.state;
     try {
       await this.stepOnce();
     } catch (err) {
       const name = (err as Error).name;
       if (name === 'ConflictError' || name === 'TransientError') {
         this.retries++;
-        return; // the ASL's Retry: the same state runs again
+        this.state = before; // the ASL's Retry: the same state runs again
+        return;
       }
-      throw new Error(`workflow step at ${JSON.stringify(this.state)} failed (would be FAILED_CONTROLLER): ${(err as Error).stack ?? err}`);
+      throw new Error(`workflow step at ${JSON.stringify(before)} failed (would be FAILED_CONTROLLER): ${(err as Error).stack ?? err}`);
     }
+  }
+
+  private goTo(name: string, input: Record<string, unknown>): void {
+    this.state = ASL.States[name].Type === 'Succeed' ? { at: 'DONE' } : { at: 'STATE', name, input };
+    this.visited.push(name);
   }
 
   private async stepOnce(): Promise<void> {
     const s = this.state;
-    switch (s.at) {
-      case 'DONE':
-        return;
-      case 'ADVANCE':
-        this.state = { at: 'ROUTE', cursor: (await this.call({ action: 'advance', cycle: s.cycle })) as Cursor };
-        return;
-      case 'PARKED': {
-        const st = this.world.workflows.state(s.token);
-        if (st === 'SUCCEEDED') this.state = { at: 'ADVANCE', cycle: s.cursor.cycle };
-        else if (st === 'TIMED_OUT') {
-          const reason = s.kind === 'NODES' ? 'a node never registered within the registration timeout' : 'heartbeat lost: a node stopped reporting';
-          this.state = { at: 'ROUTE', cursor: (await this.call({ action: 'lost', cycle: s.cursor.cycle, attempt: s.cursor.attempt, reason })) as Cursor };
-        } else if (st === 'FAILED') throw new Error(`task token ${s.token} failed`);
-        return;
-      }
-      case 'ROUTE': {
-        const c = s.cursor;
-        this.visited.push(c.next);
-        switch (c.next) {
-          case 'PARK_SLOT':
-          case 'AWAIT_NODES':
-          case 'AWAIT_RUN': {
-            const kind = c.next === 'PARK_SLOT' ? 'SLOT' : c.next === 'AWAIT_NODES' ? 'NODES' : 'RUN';
-            const token = this.world.workflows.newToken();
-            this.state = { at: 'PARKED', kind, token, cursor: c };
-            await this.call({ action: 'park', cycle: c.cycle, kind, attempt: c.attempt, taskToken: token });
-            return;
-          }
-          case 'LAUNCH':
-            this.state = { at: 'ROUTE', cursor: (await this.call({ action: 'launch', cycle: c.cycle })) as Cursor };
-            return;
-          case 'TEARDOWN':
-            this.state = { at: 'ROUTE', cursor: (await this.call({ action: 'teardown', cycle: c.cycle, attempt: c.attempt })) as Cursor };
-            return;
-          case 'FINALIZE':
-            this.state = { at: 'ROUTE', cursor: (await this.call({ action: 'finalize', cycle: c.cycle })) as Cursor };
-            return;
-          case 'PAUSE':
-            // The Wait state: time passes.
-            this.world.clock.advance(c.waitSeconds * 1000);
-            this.state = { at: 'ADVANCE', cycle: c.cycle };
-            return;
-          case 'CONTINUE_AS_NEW': {
-            const before = this.world.workflows.executions.length;
-            await this.call({ action: 'continueAsNew', cycle: c.cycle });
-            const started = this.world.workflows.executions.slice(before);
-            if (started.length !== 1) throw new Error(`continueAsNew started ${started.length} executions`);
-            this.start(started[0].name);
-            return;
-          }
-          case 'DONE':
-            this.state = { at: 'DONE' };
-            return;
+    if (s.at === 'DONE') return;
+    if (s.at === 'PARKED') {
+      const def = ASL.States[s.name];
+      const t = this.world.workflows.tokens.get(s.token)!;
+      if (t.state === 'SUCCEEDED') this.goTo(def.Next, t.output as Record<string, unknown>);
+      else if (t.state === 'TIMED_OUT') {
+        const c = (def.Catch as AslState[]).find((x) => x.ErrorEquals.includes('States.HeartbeatTimeout'))!;
+        if (c.ResultPath !== '$.lost') throw new Error(`the driver supports a heartbeat Catch into $.lost only, not ${c.ResultPath}`);
+        this.goTo(c.Next, { ...s.input, lost: { Error: 'States.HeartbeatTimeout', Cause: 'no heartbeat' } });
+      } else if (t.state === 'FAILED') throw new Error(`task token ${s.token} failed`);
+      return;
+    }
+    const def = ASL.States[s.name];
+    switch (def.Type) {
+      case 'Task': {
+        const payload = def.Parameters.Payload as Record<string, unknown>;
+        if (def.Resource.endsWith('.waitForTaskToken')) {
+          const kind = payload.kind as 'SLOT' | 'NODES' | 'RUN';
+          const token = this.world.workflows.newToken();
+          this.state = { at: 'PARKED', name: s.name, kind, token, attempt: 0, input: s.input };
+          await this.call({ action: payload.action, kind, taskToken: token, state: s.input });
+          const job = await this.world.deps.store.getJob(this.world.jobId);
+          if (job?.wait?.token === token) this.state = { ...this.state, attempt: job.wait.attempt };
+          return;
         }
+        const action = payload.action as string;
+        if (action === 'continueAsNew') {
+          const before = this.world.workflows.executions.length;
+          await this.call({ action, jobId: s.input.jobId, cycle: s.input.cycle });
+          const started = this.world.workflows.executions.slice(before);
+          if (started.length !== 1) throw new Error(`continueAsNew started ${started.length} executions`);
+          this.start(started[0].name);
+          return;
+        }
+        throw new Error(`the driver does not run Task ${s.name} (${action}) on the success path`);
       }
+      case 'Choice': {
+        const hit = (def.Choices as AslState[]).find((c) => s.input[String(c.Variable).slice(2)] === c.StringEquals);
+        if (!hit) throw new Error(`Route: no choice for ${JSON.stringify(s.input)} (would be UnknownStep)`);
+        this.goTo(hit.Next, s.input);
+        return;
+      }
+      case 'Wait':
+        // The Wait state: time passes.
+        this.world.clock.advance(Number(s.input[String(def.SecondsPath).slice(2)]) * 1000);
+        this.goTo(def.Next, s.input);
+        return;
+      default:
+        throw new Error(`the driver does not interpret state ${s.name} of type ${def.Type}`);
     }
   }
 }
