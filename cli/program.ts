@@ -8,6 +8,7 @@ import { normalizeUseSpot } from './commands/jobs-launch.ts';
 import { localCommand } from './commands/local.ts';
 import { configCommand } from './commands/config.ts';
 import { initCommand } from './commands/init.ts';
+import { dashboardCommand } from './commands/dashboard.ts';
 
 export function createProgram(io: CliIo, setExitCode: (code: number) => void): Command {
   const program = new Command('skyless')
@@ -27,7 +28,7 @@ export function createProgram(io: CliIo, setExitCode: (code: number) => void): C
   configure(local);
   program.addCommand(jobs);
   program.addCommand(local);
-  for (const cmd of [configCommand(io, setExitCode), initCommand(io, setExitCode)]) {
+  for (const cmd of [configCommand(io, setExitCode), initCommand(io, setExitCode), dashboardCommand(io, setExitCode)]) {
     configure(cmd);
     program.addCommand(cmd);
   }

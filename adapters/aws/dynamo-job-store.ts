@@ -518,8 +518,11 @@ function padJobId(jobId: number): string {
   return pad(jobId, JOB_ID_DIGITS, 'jobId');
 }
 
-/** The job item: record JSON + the derived, sparse index attributes (see table-design.ts). */
-function jobItem(job: JobRecord): Item {
+/**
+ * The job item: record JSON + the derived, sparse index attributes (see table-design.ts). Exported
+ * for bulk seeding (bench:dashboard writes 100k jobs with BatchWriteItem before the plane starts).
+ */
+export function jobItem(job: JobRecord): Item {
   const where = `job ${job.jobId}`;
   checkJobId(job.jobId);
   if (!STATUS_SET.has(job.status)) throw new ValidationError(`${where}: unknown status ${JSON.stringify(job.status)}`);

@@ -129,6 +129,33 @@ export const LogPage = z.object({
 });
 export type LogPage = z.infer<typeof LogPage>;
 
+/** Relaunch: the stored spec again; secret values are never kept for it, so each must be given. */
+export const RelaunchBody = z.object({ secrets: stringMap.optional() });
+
+export const CostsQuery = z
+  .object({
+    /** Epoch milliseconds, inclusive. */
+    from: queryInt,
+    /** Epoch milliseconds, exclusive. */
+    to: queryInt,
+    /** Only this user's jobs (default all). */
+    user: z.string().min(1).optional(),
+  })
+  .refine((q) => q.to > q.from, { message: 'to must be after from', path: ['to'] });
+const usd = z.number();
+export const CostsReply = z.object({
+  from: z.number(),
+  to: z.number(),
+  totalUsd: usd,
+  days: z.array(z.object({ day: z.string(), usd })),
+  byUser: z.array(z.object({ user: z.string(), usd })),
+  byPool: z.array(z.object({ pool: z.string(), usd })),
+  estimatedUsd: usd,
+  attempts: z.number().int(),
+  jobsScanned: z.number().int(),
+  truncated: z.boolean(),
+});
+
 /** Who may call a route: an IAM-authorized (or local) user, a node's agent token, or anyone. */
 export type RouteAuth = 'user' | 'agent' | 'none';
 
@@ -155,6 +182,8 @@ export const API = {
   getJob: { method: 'GET', path: '/jobs/:jobId{[0-9]+}', auth: 'user', status: 200, params: JobIdParams, reply: JobReply },
   jobEvents: { method: 'GET', path: '/jobs/:jobId{[0-9]+}/events', auth: 'user', status: 200, params: JobIdParams, reply: JobEventsReply },
   jobLogs: { method: 'GET', path: '/jobs/:jobId{[0-9]+}/logs', auth: 'user', status: 200, params: JobIdParams, query: LogsQuery, reply: LogPage },
+  relaunchJob: { method: 'POST', path: '/jobs/:jobId{[0-9]+}/relaunch', auth: 'user', status: 201, params: JobIdParams, body: RelaunchBody, reply: SubmitReply },
+  costs: { method: 'GET', path: '/costs', auth: 'user', status: 200, query: CostsQuery, reply: CostsReply },
   agentScript: { method: 'GET', path: '/agent/agent.sh', auth: 'none', status: 200, reply: z.string() },
   agentRegister: { method: 'POST', path: '/agent/register', auth: 'agent', status: 200, query: agent.RegisterQuery, body: agent.RegisterRequest, reply: agent.RegisterReply },
   agentHeartbeat: { method: 'POST', path: '/agent/heartbeat', auth: 'agent', status: 200, body: agent.HeartbeatRequest, reply: agent.HeartbeatReply },

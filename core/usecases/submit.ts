@@ -117,6 +117,15 @@ export async function submitJobs(deps: Deps, req: SubmitRequest): Promise<Submit
   if (req.jobIds && req.jobIds.length !== numJobs) throw new ValidationError(`jobIds has ${req.jobIds.length} IDs for ${numJobs} job(s)`);
   const ids = req.jobIds ?? (await deps.store.allocateJobIds(numJobs));
   if (req.filesPrefix !== undefined) await bindUpload(deps, req.user, req.filesPrefix, ids[0]!);
+  return storeAndStart(deps, spec, req, ids, now);
+}
+
+/**
+ * Stores one job item per reserved ID and starts its workflow: the common tail of every submission.
+ * `now` is when the submission was received (a bulk cancel recorded after it covers these jobs).
+ */
+export async function storeAndStart(deps: Deps, spec: JobSpec, req: SubmitRequest, ids: number[], now = deps.clock.now()): Promise<SubmitResult> {
+  const numJobs = ids.length;
   const stored: JobRecord[] = [];
   for (const [rank, jobId] of ids.entries()) {
     const { job, events } = newJob(spec, jobId, req, now, rank, numJobs);

@@ -12,6 +12,8 @@ import { submitJobs } from '../../core/usecases/submit.ts';
 import { queue, getJob, controllerLog, jobLogs } from '../../core/usecases/read.ts';
 import { cancelJobs, requestCancel } from '../../core/usecases/cancel.ts';
 import { issueUpload } from '../../core/usecases/uploads.ts';
+import { relaunchJob } from '../../core/usecases/relaunch.ts';
+import { costReport } from '../../core/usecases/costs.ts';
 import { register, heartbeat, shipLogs, reportExit, reportInterrupted, AttemptGoneError } from '../../core/usecases/agent.ts';
 import type { AgentClaim } from '../../core/usecases/agent-token.ts';
 import { AuthError, ConflictError, NotFoundError, SpecError, ValidationError } from '../../core/errors.ts';
@@ -136,6 +138,8 @@ export function createApiApp(deps: Deps, opts: ApiOptions): Hono {
   route('getJob', async ({ params }) => getJob(deps, params.jobId));
   route('jobEvents', async ({ params }) => controllerLog(deps, params.jobId));
   route('jobLogs', async ({ params, query: q }) => jobLogs(deps, params.jobId, { task: q.task, after: q.after, maxBytes: q.maxBytes }));
+  route('relaunchJob', async ({ params, body, caller }) => relaunchJob(deps, { jobId: params.jobId, user: caller, secrets: body.secrets }));
+  route('costs', async ({ query }) => costReport(deps, { from: query.from, to: query.to, user: query.user }));
   route('agentScript', async ({ c }) => c.body(await agentScript(), 200, { 'content-type': 'text/x-shellscript' }));
   route('agentRegister', async ({ claim, body, query, c }) => {
     const reply = await register(deps, claim, body);
