@@ -67,7 +67,7 @@ export const DETAIL_TYPES = {
 } as const;
 
 /** DynamoDB actions of adapters/aws/dynamo-job-store.ts (test/stacks checks the adapter uses no other). */
-export const TABLE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:BatchWriteItem'] as const;
+export const TABLE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:BatchWriteItem', 'dynamodb:DeleteItem'] as const;
 
 /** Instance states that mean "this node is going away" (running/pending need no action). */
 export const ENDING_INSTANCE_STATES = ['stopping', 'stopped', 'shutting-down', 'terminated'];
@@ -175,7 +175,7 @@ export class SkylessStack extends Stack {
     // ---- permissions, function by function ----
     const all = Object.values(functions);
     for (const f of all) {
-      // The item actions DynamoJobStore uses (no Scan, no DeleteItem), on the table and its named indexes.
+      // The item actions DynamoJobStore uses (no Scan; DeleteItem only removes a finished bulk-cancel request), on the table and its named indexes.
       f.role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'JobTable', actions: [...TABLE_ACTIONS], resources: [this.storage.table.tableArn, ...TABLE_DESIGN.indexes.map((i) => `${this.storage.table.tableArn}/index/${i.name}`)] }));
       f.role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'JobObjects', actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'], resources: [this.storage.bucket.arnForObjects('*')] }));
       f.role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'ListJobObjects', actions: ['s3:ListBucket'], resources: [this.storage.bucket.bucketArn] }));
