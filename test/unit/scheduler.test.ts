@@ -32,8 +32,10 @@ describe('admission', () => {
     expect(first.granted).toEqual([2, 4, 5]);
     expect(first.launching).toBe(3);
     expect(await slotsOf(w, [1, 2, 3, 4, 5, 6])).toEqual({ 1: 'WAITING', 2: 'LAUNCHING', 3: 'WAITING', 4: 'LAUNCHING', 5: 'LAUNCHING', 6: 'WAITING' });
-    // Each grant completed exactly the job's stored SLOT token.
-    expect(w.tokens.completed.map((c) => c.output)).toEqual([{ granted: true }, { granted: true }, { granted: true }]);
+    // Each grant completed exactly the job's stored SLOT token, sending the resume state its parker
+    // stored (none here: the workflow then settles the job from the store).
+    expect(w.tokens.completed).toHaveLength(3);
+    expect(w.tokens.completed.map((c) => c.output)).toEqual([{}, {}, {}]);
 
     // Nothing frees a slot: the next tick grants nothing, however often it runs.
     expect((await schedulerTick(w.deps, { sweep: false })).granted).toEqual([]);
@@ -71,7 +73,7 @@ describe('admission', () => {
     expect((await w.deps.store.getJob(2))!.version).toBe(cancelled.version);
   });
 
-  it('reads nothing but one index entry when nobody waits, and does not count RUNNING when launching is full', async () => {
+  it('reads only one index entry and the bulk-cancel partition when nobody waits, and does not count RUNNING when launching is full', async () => {
     const w = await schedulerWorld(db, { maxLaunching: 1, maxRunning: 9 });
     const calls: string[] = [];
     const store = w.deps.store;
@@ -82,14 +84,15 @@ describe('admission', () => {
       },
     });
     await schedulerTick(w.deps, { sweep: false });
-    expect(calls).toEqual(['listJobsBySlot(WAITING)']);
+    // The recorded bulk cancels are read too (one small partition): nothing they cover may be granted.
+    expect(calls).toEqual(['listJobsBySlot(WAITING)', 'listCancelRequests()']);
     calls.length = 0;
     await putJobIn(w, 1, 'LAUNCHING');
     await putJobIn(w, 2, 'WAITING');
     calls.length = 0;
     const r = await schedulerTick(w.deps, { sweep: false });
     expect(r.granted).toEqual([]);
-    expect(calls).toEqual(['listJobsBySlot(WAITING)', 'countJobsBySlot(LAUNCHING)']);
+    expect(calls).toEqual(['listJobsBySlot(WAITING)', 'countJobsBySlot(LAUNCHING)', 'listCancelRequests()']);
   });
 
   it('adds recent grants to the launching count while the slot index may lag (slotIndexLagMs)', async () => {
