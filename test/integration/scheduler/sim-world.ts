@@ -57,7 +57,7 @@ export async function submit(plane: SimPlane, n: number, yaml = SIM_YAML): Promi
 }
 
 /** Polls until `check` holds (or throws after `timeoutMs`, saying what it waited for). */
-export async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+export async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 120_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);

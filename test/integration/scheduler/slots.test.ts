@@ -15,7 +15,8 @@ describe('scheduler on the real engine', () => {
   it('runs every job to SUCCEEDED, with preemptions, never above either limit, leaking no slot or instance', async () => {
     plane = await startWorld({ settings: { maxLaunching: 2, maxRunning: 3 }, cloud: { preemptionsPerHour: 10 }, seed: 7 });
     const ids = await submit(plane, 10);
-    await until('every job finished', () => allTerminal(plane!, ids), 40_000);
+    // Generous: the simulated cloud's timers slow down with the machine (a loaded CI box took > 40 s).
+    await until('every job finished', () => allTerminal(plane!, ids), 240_000);
     for (const id of ids) expect((await plane.deps.store.getJob(id))!.status).toBe('SUCCEEDED');
     expect(plane.cloud.stats.preempted).toBeGreaterThan(0); // recoveries went through admission too
     expect(plane.census.maxLaunching).toBeLessThanOrEqual(2);
@@ -24,7 +25,7 @@ describe('scheduler on the real engine', () => {
     expect(plane.census.maxHolding).toBe(3);
     expect(plane.census.slots).toEqual({ WAITING: 0, LAUNCHING: 0, RUNNING: 0 });
     await until('every instance terminated', () => plane!.cloud.liveInstances() === 0);
-  }, 90_000);
+  }, 300_000);
 
   it('takes back, within the tick, a slot granted to a workflow that died while parked', async () => {
     plane = await startWorld({ settings: { maxLaunching: 1, maxRunning: 5 }, cloud: { launchLatencySeconds: () => 1500 } });
@@ -37,7 +38,7 @@ describe('scheduler on the real engine', () => {
     // The grant and the take-back are two writes of one tick: wait for the tick's take-back record
     // (reading in between would see the grant), then the slot must be free.
     const takenBack = async () => (await store.listEvents(second)).some((e) => e.reason.includes('launch slot taken back: its workflow was no longer waiting'));
-    await until('job 2 slot taken back', takenBack, 10_000);
+    await until('job 2 slot taken back', takenBack);
     const job2 = (await store.getJob(second))!;
     expect(job2.slot).toBe('NONE');
     const revokingTick = await plane.scheduledTick();
@@ -46,7 +47,7 @@ describe('scheduler on the real engine', () => {
     // On AWS the dead execution's status-change event then ends the job.
     expect(await plane.deliverEvent({ source: 'aws.states', 'detail-type': 'Step Functions Execution Status Change', detail: { name: `job-${second}`, status: 'ABORTED', input: JSON.stringify({ jobId: second, cycle: 0 }) } })).toMatchObject({ handled: true, jobId: second });
     expect((await store.getJob(second))!.status).toBe('FAILED_CONTROLLER');
-    await until('job 1 finished', () => allTerminal(plane!, [first]), 20_000);
+    await until('job 1 finished', () => allTerminal(plane!, [first]));
     expect((await store.getJob(first))!.status).toBe('SUCCEEDED');
   });
 
@@ -63,7 +64,7 @@ describe('scheduler on the real engine', () => {
     expect(job1).toMatchObject({ status: 'FAILED_CONTROLLER', slot: 'NONE' });
     // Its booting instance was torn down (best effort), and job 2 runs to the end in its place.
     expect(plane.cloud.stats.terminatedBySkyless).toBeGreaterThanOrEqual(1);
-    await until('job 2 finished', () => allTerminal(plane!, [second]), 20_000);
+    await until('job 2 finished', () => allTerminal(plane!, [second]));
     expect((await store.getJob(second))!.status).toBe('SUCCEEDED');
   });
 });
